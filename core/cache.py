@@ -1,0 +1,101 @@
+"""The LLM response cache (diskcache), keyed by the canonical JSON of a request."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, JsonValue
+
+KEY_VERSION = "v1"
+"""Tagged into every key so that a future change of the canonical form cannot hit old entries."""
+
+
+class LLMRequest(BaseModel):
+    """Everything that determines a model's answer; two equal requests share one cache entry."""
+
+    model: str
+    messages: list[dict[str, JsonValue]]
+    params: dict[str, JsonValue] = {}
+    response_format: dict[str, JsonValue] | None = None
+
+    def key(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return f"{KEY_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    def readable(self) -> str:
+        lines = [f"model: {self.model}"]
+        lines += [f"[{m.get('role')}] {m.get('content')}" for m in self.messages]
+        return "\n".join(lines)
+
+
+class CachedResponse(BaseModel):
+    """What we keep of an answer: enough to rebuild the LLMCall without the model."""
+
+    output: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+
+class LLMCache:
+    """diskcache under the hood: safe across threads and processes, survives restarts."""
+
+    def __init__(self, directory: Path) -> None:
+        import diskcache
+
+        self.directory = Path(directory)
+        self._cache = diskcache.Cache(str(self.directory))
+
+    def get(self, request: LLMRequest) -> CachedResponse | None:
+        entry = self._cache.get(request.key())
+        return CachedResponse.model_validate(entry["response"]) if entry else None
+
+    def put(self, request: LLMRequest, response: CachedResponse) -> None:
+        self._cache.set(request.key(), {"request": request.model_dump(mode="json"), "response": response.model_dump()})
+
+    def requests(self, limit: int = 20_000) -> Iterable[LLMRequest]:
+        for n, key in enumerate(self._cache.iterkeys()):
+            if n >= limit:
+                return
+            entry = self._cache.get(key)
+            if entry:
+                yield LLMRequest.model_validate(entry["request"])
+
+    def closest(self, request: LLMRequest) -> tuple[float, LLMRequest] | None:
+        """The recorded request most similar to `request`, for replay-miss messages."""
+        target = request.readable()
+        best: tuple[float, LLMRequest] | None = None
+        for candidate in self.requests():
+            ratio = difflib.SequenceMatcher(None, target, candidate.readable(), autojunk=False).quick_ratio()
+            if best is None or ratio > best[0]:
+                best = (ratio, candidate)
+        if best is None:
+            return None
+        exact = difflib.SequenceMatcher(None, target, best[1].readable(), autojunk=False).ratio()
+        return exact, best[1]
+
+    def stats(self) -> dict[str, int]:
+        return {"entries": len(self._cache), "bytes": int(self._cache.volume())}
+
+    def clear(self) -> int:
+        return int(self._cache.clear())
+
+    def close(self) -> None:
+        self._cache.close()
+
+
+def miss_report(request: LLMRequest, closest: tuple[float, LLMRequest] | None) -> str:
+    """A replay-miss message that shows how the prompt differs from the nearest recorded one."""
+    if closest is None:
+        return f"replay mode: no recorded call for model {request.model!r} and the cache is empty"
+    ratio, other = closest
+    diff = difflib.unified_diff(
+        other.readable().splitlines(), request.readable().splitlines(), "recorded", "requested", lineterm="", n=1
+    )
+    shown = "\n".join(list(diff)[:40])
+    return f"replay mode: no recorded call for this prompt; closest recorded prompt ({ratio:.0%} similar):\n{shown}"

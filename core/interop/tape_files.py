@@ -1,0 +1,135 @@
+"""Tape Studio's own file format: tapes with the LLM calls their steps link to, as one JSON file.
+
+Reading is strict and all-or-nothing per file: a file with bad JSON, a missing field or a step
+kind nobody declared is rejected with the place named, and nothing of it is written. Kinds that
+came from foreign tapes travel as generic steps, declared in the bundle's `generic_kinds`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from core.errors import InputError
+from core.llm import LLMCall
+from core.store import Store
+from core.tape import KNOWN_STEPS, GenericStep, Tape
+
+FORMAT = "tape-studio"
+FORMAT_VERSION = 1
+
+
+class Bundle(BaseModel):
+    """The exchange file: tapes and the LLM calls their steps link to."""
+
+    format: str = FORMAT
+    version: int = FORMAT_VERSION
+    generic_kinds: list[str] = Field(default_factory=list)
+    """Step kinds without a class here, kept whole as generic steps (from foreign tapes)."""
+    tapes: list[Tape] = Field(default_factory=list)
+    llm_calls: list[LLMCall] = Field(default_factory=list)
+
+
+class ImportReport(BaseModel):
+    """What an import added and what it left alone."""
+
+    source: str
+    imported: list[str] = Field(default_factory=list)
+    skipped_existing: list[str] = Field(default_factory=list)
+    steps: int = 0
+    llm_calls: int = 0
+
+
+def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall]) -> None:
+    """Writes atomically: a reader never sees half a file, even if we are killed mid-write."""
+    generic = sorted({step.kind for tape in tapes for step in tape.steps if isinstance(step, GenericStep)})
+    unique_calls = list({call.prompt_id: call for call in calls}.values())
+    bundle = Bundle(tapes=tapes, llm_calls=unique_calls, generic_kinds=generic)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(bundle.model_dump_json(indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Parses and validates a whole file; errors name the file and the JSON path at fault."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(data, dict) and "steps" in data and "tapes" not in data:
+        data = {"tapes": [data]}  # a single bare tape
+    elif isinstance(data, list):
+        data = {"tapes": data}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object with 'tapes' (or one tape), got {type(data).__name__}")
+    if data.get("format", FORMAT) != FORMAT:
+        raise InputError(f"{path}: format {data.get('format')!r} is not {FORMAT!r}")
+    _check_kinds(path, data)
+    try:
+        return Bundle.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{path}: {describe_validation_error(exc)}") from None
+
+
+def _check_kinds(path: Path, data: dict[str, Any]) -> None:
+    declared = set(data.get("generic_kinds") or [])
+    for t, tape in enumerate(data.get("tapes") or []):
+        steps = tape.get("steps") if isinstance(tape, dict) else None
+        for s, step in enumerate(steps or []):
+            kind = step.get("kind") if isinstance(step, dict) else None
+            if not isinstance(kind, str):
+                raise InputError(f"{path}: tapes[{t}].steps[{s}]: missing field 'kind'")
+            if kind not in KNOWN_STEPS and kind not in declared:
+                raise InputError(
+                    f"{path}: tapes[{t}].steps[{s}]: unknown step kind {kind!r} "
+                    f"(known: {', '.join(sorted(KNOWN_STEPS))}; list it in 'generic_kinds' to keep it as is)"
+                )
+
+
+def describe_validation_error(exc: Exception) -> str:
+    """The first problem of a pydantic error as `field.path: message`, on one line."""
+    if not isinstance(exc, ValidationError):
+        return str(exc).splitlines()[0]
+    first = exc.errors()[0]
+    # Tagged unions add the tag to the path ("steps.3.tool_call.tool"); keep only data positions.
+    location = _json_path([part for part in first["loc"] if part not in KNOWN_STEPS and part != "generic"])
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{location}: {first['msg']}{more}"
+
+
+def _json_path(parts: list[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportReport:
+    """Writes a validated bundle in one transaction; tapes whose id exists already are skipped."""
+    report = ImportReport(source=str(source))
+    new_tapes = [tape for tape in bundle.tapes if not store.has_tape(tape.id)]
+    report.skipped_existing = [tape.id for tape in bundle.tapes if store.has_tape(tape.id)]
+    linked = {step.metadata.prompt_id for tape in new_tapes for step in tape.steps if step.metadata.prompt_id}
+    calls = [call for call in bundle.llm_calls if call.prompt_id in linked]
+    store.save_tapes(new_tapes, calls)
+    report.imported = [tape.id for tape in new_tapes]
+    report.steps = sum(len(tape.steps) for tape in new_tapes)
+    report.llm_calls = len(calls)
+    return report

@@ -1,0 +1,258 @@
+"""The LLM boundary: every model call goes through litellm here and comes back as an LLMCall.
+
+No litellm type leaves this module. litellm is imported lazily (its import takes seconds).
+Modes: `live` always asks the model (and records the answer), `cached` answers from the cache
+when it can, `replay` answers only from the cache and fails on a miss with the closest prompt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from core.cache import CachedResponse, LLMCache, LLMRequest, miss_report
+from core.config import LLMMode, default_llm_mode, default_model
+from core.errors import ConfigError, ReplayMissError
+from core.tape import new_id, utc_now
+
+DEFAULT_PARAMS: dict[str, JsonValue] = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
+"""Temperature 0 and a fixed seed keep the embedded model deterministic, so caches replay."""
+
+
+class Prompt(BaseModel):
+    """What a node sends: chat messages and, where it needs structure, a JSON schema."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: list[dict[str, str]]
+    response_format: dict[str, JsonValue] | None = None
+
+
+class LLMCall(BaseModel):
+    """The record of one model call, linked from the steps it produced by `prompt_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_id: str = Field(default_factory=new_id)
+    model: str
+    messages: list[dict[str, JsonValue]]
+    response_format: dict[str, JsonValue] | None = None
+    params: dict[str, JsonValue] = {}
+    output: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    """Money this call spent: zero when it was answered from the cache."""
+    latency_s: float = 0.0
+    cached: bool = False
+    error: str = ""
+    attempts: int = 1
+    created_at: datetime = Field(default_factory=utc_now)
+
+    def request(self) -> LLMRequest:
+        return LLMRequest(
+            model=self.model, messages=self.messages, params=self.params, response_format=self.response_format
+        )
+
+
+_RETRYABLE = ("Timeout", "RateLimitError", "APIConnectionError", "InternalServerError", "ServiceUnavailableError")
+
+
+class LLM:
+    """A model client: which model, which mode, which cache, how hard to retry."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        mode: LLMMode | None = None,
+        cache: LLMCache | None = None,
+        params: dict[str, JsonValue] | None = None,
+        timeout_s: float = 120.0,
+        retries: int = 3,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.model = model or default_model()
+        self.mode: LLMMode = mode or default_llm_mode()
+        if self.mode != "live" and cache is None:
+            raise ConfigError(f"LLM mode {self.mode!r} needs a cache")
+        self.cache = cache
+        self.params = {**DEFAULT_PARAMS, **(params or {})}
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    def complete(
+        self, prompt: Prompt, model: str | None = None, params: dict[str, JsonValue] | None = None
+    ) -> LLMCall:
+        """One call. Model faults come back as an LLMCall with `error` set, never as an exception;
+        a replay miss raises, because it means the recording does not match the code."""
+        params = {**self.params, **(params or {})}
+        request = LLMRequest(
+            model=model or self.model,
+            messages=prompt.messages,  # type: ignore[arg-type]
+            params=params,
+            response_format=prompt.response_format,
+        )
+        started = time.perf_counter()
+        if self.mode != "live" and self.cache is not None:
+            hit = self.cache.get(request)
+            if hit is not None:
+                return _record(request, hit, latency_s=time.perf_counter() - started, cached=True)
+            if self.mode == "replay":
+                raise ReplayMissError(miss_report(request, self.cache.closest(request)))
+        response, error, attempts = self._call_with_retries(request)
+        latency = time.perf_counter() - started
+        if response is None:
+            return _record(request, CachedResponse(output=""), latency, cached=False, error=error, attempts=attempts)
+        if self.cache is not None:
+            self.cache.put(request, response)
+        return _record(request, response, latency, cached=False, attempts=attempts)
+
+    def _call_with_retries(self, request: LLMRequest) -> tuple[CachedResponse | None, str, int]:
+        error = ""
+        for attempt in range(1, self.retries + 2):
+            try:
+                return _litellm_completion(request, self.timeout_s), "", attempt
+            except Exception as exc:  # every provider error is recorded on the call
+                error = _short_error(exc)
+                retryable = type(exc).__name__ in _RETRYABLE or isinstance(exc, TimeoutError)
+                if not retryable or attempt > self.retries:
+                    return None, error, attempt
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+        return None, error, self.retries + 1
+
+
+def _short_error(exc: Exception) -> str:
+    """The first meaningful line of a provider error, without litellm's traceback and bug links."""
+    text = str(exc).split("\nTraceback", 1)[0].split("This looks like a bug", 1)[0].strip()
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def _record(
+    request: LLMRequest, response: CachedResponse, latency_s: float, cached: bool, error: str = "", attempts: int = 1
+) -> LLMCall:
+    return LLMCall(
+        model=request.model,
+        messages=request.messages,
+        response_format=request.response_format,
+        params=request.params,
+        output=response.output,
+        prompt_tokens=response.prompt_tokens,
+        completion_tokens=response.completion_tokens,
+        cost=0.0 if cached else response.cost,
+        latency_s=latency_s,
+        cached=cached,
+        error=error,
+        attempts=attempts,
+    )
+
+
+def record_calls(cache: LLMCache, calls: list[LLMCall]) -> int:
+    """Seeds a cache with recorded calls (e.g. those exported with tapes) so replay can use them."""
+    seeded = 0
+    for call in calls:
+        if call.error:
+            continue
+        response = CachedResponse(
+            output=call.output, prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens
+        )
+        cache.put(call.request(), response)
+        seeded += 1
+    return seeded
+
+
+# --- litellm -----------------------------------------------------------------------------
+
+_setup_lock = threading.Lock()
+_litellm: Any = None
+
+
+def _load_litellm() -> Any:
+    """Imports litellm once, offline, with our in-process providers registered."""
+    global _litellm
+    with _setup_lock:
+        if _litellm is None:
+            # Without this, importing litellm tries to download a price table from the internet.
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_LOG", "ERROR")
+            import litellm
+
+            litellm.telemetry = False
+            litellm.suppress_debug_info = True
+            litellm.custom_provider_map = [
+                {"provider": "local", "custom_handler": _in_process_provider(litellm, "local")},
+                {"provider": "fake", "custom_handler": _in_process_provider(litellm, "fake")},
+            ]
+            _litellm = litellm
+        return _litellm
+
+
+def _in_process_provider(litellm: Any, provider: str) -> Any:
+    """A litellm CustomLLM that answers from a model living in this process."""
+    from litellm import CustomLLM
+    from litellm.llms.custom_llm import CustomLLMError
+
+    class InProcessProvider(CustomLLM):  # type: ignore[misc]
+        def completion(self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any) -> Any:
+            request: dict[str, Any] = {"messages": messages}
+            for name in ("temperature", "max_tokens", "seed", "response_format", "stop", "top_p", "frequency_penalty",
+                         "presence_penalty"):
+                if optional_params.get(name) is not None:
+                    request[name] = optional_params[name]
+            try:
+                raw = _in_process_chat(provider, model, request)
+            except Exception as exc:
+                # A 400 tells litellm (and our retry loop) that asking again will not help.
+                raise CustomLLMError(status_code=400, message=f"{type(exc).__name__}: {exc}") from exc
+            choice = raw["choices"][0]
+            usage = raw.get("usage", {})
+            return litellm.ModelResponse(
+                model=f"{provider}/{model}",
+                choices=[{"index": 0, "finish_reason": choice.get("finish_reason", "stop"), "message": choice["message"]}],
+                usage={
+                    "prompt_tokens": usage.get("prompt_tokens", 0),
+                    "completion_tokens": usage.get("completion_tokens", 0),
+                    "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
+                },
+            )
+
+    return InProcessProvider()
+
+
+def _in_process_chat(provider: str, model: str, request: dict[str, Any]) -> dict[str, Any]:
+    if provider == "fake":
+        from core.fake_llm import fake_chat
+
+        return fake_chat(model, request)
+    from core.local_model import MODEL_NAME, local_model
+
+    if f"local/{model}" != MODEL_NAME:
+        raise ConfigError(f"no embedded model named {model!r}; the embedded model is {MODEL_NAME!r}")
+    return local_model().chat(request)
+
+
+def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse:
+    litellm = _load_litellm()
+    kwargs: dict[str, Any] = dict(request.params)
+    if request.response_format is not None:
+        kwargs["response_format"] = request.response_format
+    response = litellm.completion(
+        model=request.model, messages=request.messages, timeout=timeout_s, num_retries=0, **kwargs
+    )
+    output = response.choices[0].message.content or ""
+    usage = getattr(response, "usage", None)
+    try:
+        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # models without a price (local, self-hosted) cost nothing we can know
+        cost = 0.0
+    return CachedResponse(
+        output=output,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost=cost,
+    )

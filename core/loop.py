@@ -1,0 +1,126 @@
+"""The run loop: agent moves and environment reactions, one step at a time, each persisted.
+
+`run` is a generator of events so that callers (CLI, studio, trainer) can stream, stop after any
+iteration, or step once. Each step is committed to the store before the event is yielded, so a
+process killed at any moment loses nothing that was reported, and `run` on the stored tape resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Union
+
+from core.agent import Agent, Finish, React, Stuck, Visit
+from core.environment import Environment
+from core.llm import LLMCall
+from core.store import Store
+from core.tape import ErrorStep, Step, StepBase, Tape
+
+
+@dataclass(frozen=True)
+class StepAdded:
+    """A step was appended (and, with a store, committed) at `index`."""
+
+    index: int
+    step: Step
+    call: LLMCall | None
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """The loop stopped: finished, failed, paused after `max_iterations`, or stopped by the caller."""
+
+    tape: Tape
+    reason: str
+    new_llm_calls: int
+    """Calls answered by a model in this run (cache hits excluded)."""
+
+
+Event = Union[StepAdded, RunEnded]
+
+
+def run(
+    agent: Agent,
+    env: Environment,
+    tape: Tape,
+    store: Store | None = None,
+    max_iterations: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[Event]:
+    """Continues `tape` until the agent answers, fails, or `max_iterations` moves were made.
+
+    An iteration is one node visit or one environment reaction, which is what "step once" means
+    in the studio.
+    """
+    metadata = tape.metadata
+    tape = tape.with_metadata(
+        status="running", error="",
+        agent=metadata.agent or agent.name, author=metadata.author or agent.name,
+        spec_id=agent.spec.id if not metadata.spec_id or metadata.author == agent.name else metadata.spec_id,
+    )
+    if store is not None:
+        store.save_spec(agent.spec)
+        store.save_tape(tape)
+    new_calls = 0
+    iterations = 0
+    visits = 0
+    while True:
+        if should_stop is not None and should_stop():
+            yield _end(tape, store, "running", "stopped", new_calls)
+            return
+        if max_iterations is not None and iterations >= max_iterations:
+            yield _end(tape, store, "running", "paused", new_calls)
+            return
+        move = agent.next_move(tape)
+        iterations += 1
+        if isinstance(move, Finish):
+            yield _end(tape, store, "completed", "completed", new_calls, result=move.answer)
+            return
+        if isinstance(move, React):
+            additions: list[tuple[StepBase, LLMCall | None]] = [(obs, None) for obs in env.react(tape)]
+        elif isinstance(move, Stuck):
+            error = ErrorStep(source="agent", message=move.reason)
+            additions = [(_attribute(error, move.node, move.agent), None)]
+        else:
+            visits += 1
+            if visits > agent.spec.max_iterations:
+                limit = ErrorStep(source="loop", message=f"stopped after {agent.spec.max_iterations} node visits")
+                additions = [(_attribute(limit, move.node.name, move.agent.name), None)]
+            else:
+                steps, call = move.agent.run_node(move)
+                new_calls += int(call is not None and not call.cached and not call.error)
+                additions = [(step, call if n == 0 else None) for n, step in enumerate(steps)]
+        for step, call in additions:
+            index = len(tape.steps)
+            if store is not None:
+                store.append_step(tape.id, index, step, call)
+            tape = tape.append(step)
+            yield StepAdded(index=index, step=tape.steps[-1], call=call)
+        last = tape.steps[-1]
+        if last.family == "error":
+            yield _end(tape, store, "failed", "failed", new_calls, error=getattr(last, "message", last.summary()))
+            return
+
+
+def run_to_end(agent: Agent, env: Environment, tape: Tape, store: Store | None = None) -> RunEnded:
+    """Runs without streaming and returns the final event."""
+    ended: RunEnded | None = None
+    for event in run(agent, env, tape, store):
+        if isinstance(event, RunEnded):
+            ended = event
+    assert ended is not None
+    return ended
+
+
+def _attribute(step: ErrorStep, node: str, agent: str) -> ErrorStep:
+    return step.model_copy(update={"metadata": step.metadata.model_copy(update={"node": node, "agent": agent})})
+
+
+def _end(
+    tape: Tape, store: Store | None, status: str, reason: str, new_calls: int, error: str = "", result: str | None = None
+) -> RunEnded:
+    tape = tape.with_metadata(status=status, error=error, result=result)
+    if store is not None:
+        store.set_status(tape.id, tape.metadata.status, error, result)
+    return RunEnded(tape=tape, reason=reason, new_llm_calls=new_calls)

@@ -1,0 +1,481 @@
+"""The SQLite store: tapes, steps, LLM calls, agent specs, annotations.
+
+WAL mode lets the studio read while a run writes. Every write is one transaction, so a process
+killed at any point leaves either the whole record or none of it. Steps are append-only: a
+tape's stored steps never change, which is what makes resume and forks safe.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, JsonValue
+
+from core.errors import NotFoundError
+from core.llm import LLMCall
+from core.spec import AgentSpec
+from core.tape import STEP_ADAPTER, Step, StepBase, Tape, TapeMetadata, TapeStatus, utc_now
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE tapes (
+        id TEXT PRIMARY KEY,
+        parent_id TEXT,
+        root_id TEXT,
+        fork_step INTEGER,
+        author TEXT NOT NULL DEFAULT '',
+        agent TEXT NOT NULL DEFAULT '',
+        spec_id TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        result TEXT,
+        score REAL,
+        n_steps INTEGER NOT NULL DEFAULT 0,
+        n_llm_calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        context TEXT
+    );
+    CREATE INDEX tapes_created ON tapes(created_at);
+    CREATE INDEX tapes_parent ON tapes(parent_id);
+    CREATE INDEX tapes_root ON tapes(root_id);
+    CREATE INDEX tapes_agent_status ON tapes(agent, status);
+    CREATE TABLE steps (
+        tape_id TEXT NOT NULL REFERENCES tapes(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        step_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        family TEXT NOT NULL,
+        node TEXT NOT NULL DEFAULT '',
+        agent TEXT NOT NULL DEFAULT '',
+        prompt_id TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL,
+        PRIMARY KEY (tape_id, idx)
+    );
+    CREATE INDEX steps_prompt ON steps(prompt_id) WHERE prompt_id != '';
+    CREATE TABLE llm_calls (
+        prompt_id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        cost REAL NOT NULL,
+        latency_s REAL NOT NULL,
+        cached INTEGER NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE specs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        parent_id TEXT,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tape_id TEXT NOT NULL REFERENCES tapes(id) ON DELETE CASCADE,
+        step_index INTEGER,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX annotations_tape ON annotations(tape_id, step_index);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+}
+
+
+class TapeSummary(BaseModel):
+    """A tape's row in lists: everything but its steps."""
+
+    id: str
+    parent_id: str | None
+    root_id: str | None
+    fork_step: int | None
+    author: str
+    agent: str
+    spec_id: str
+    title: str
+    status: TapeStatus
+    error: str
+    score: float | None
+    n_steps: int
+    n_llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    created_at: datetime
+    updated_at: datetime
+
+
+class TapeFilter(BaseModel):
+    """What `list_tapes` selects; all filtering happens in SQL."""
+
+    text: str = ""
+    """Substring of the title or of any step's summary."""
+    agent: str | None = None
+    status: TapeStatus | None = None
+    has_error: bool | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    root_id: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class Annotation(BaseModel):
+    """A note a person left on a tape or one of its steps."""
+
+    id: int
+    tape_id: str
+    step_index: int | None
+    author: str
+    text: str
+    created_at: datetime
+
+
+_SUMMARY_COLUMNS = ", ".join(TapeSummary.model_fields)
+
+
+class Store:
+    """One SQLite file; each thread gets its own connection (sqlite3 objects are not shareable)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate()
+
+    # --- connection and schema ---------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (not a power cut) and keeps appends fast.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it commits or none of it does."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version in sorted(MIGRATIONS):
+                if version not in applied:
+                    for statement in _statements(MIGRATIONS[version]):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now().isoformat()))
+
+    def schema_version(self) -> int:
+        row = self._connection().execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- tapes -------------------------------------------------------------------------------
+
+    def save_tape(self, tape: Tape, calls: Iterable[LLMCall] = ()) -> None:
+        """Writes the tape's metadata and any steps not stored yet, with the calls they link to."""
+        self.save_tapes([tape], calls)
+
+    def save_tapes(self, tapes: Iterable[Tape], calls: Iterable[LLMCall] = ()) -> None:
+        """Like save_tape for many tapes, all in one transaction (an import is whole or absent)."""
+        with self.transaction() as conn:
+            for call in calls:
+                _insert_call(conn, call)
+            for tape in tapes:
+                _upsert_tape(conn, tape)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (_step_row(tape.id, index, step) for index, step in enumerate(tape.steps)),
+                )
+                _refresh_totals(conn, tape.id)
+
+    def append_step(self, tape_id: str, index: int, step: StepBase, call: LLMCall | None = None) -> None:
+        """Durably adds one step (and the call that made it) in a single transaction."""
+        with self.transaction() as conn:
+            new_call = _insert_call(conn, call) if call is not None else False
+            conn.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _step_row(tape_id, index, step))
+            conn.execute(
+                """UPDATE tapes SET n_steps = ?, updated_at = ?,
+                   n_llm_calls = n_llm_calls + ?, prompt_tokens = prompt_tokens + ?,
+                   completion_tokens = completion_tokens + ?, cost = cost + ? WHERE id = ?""",
+                (
+                    index + 1, utc_now().isoformat(), int(new_call),
+                    call.prompt_tokens if new_call and call else 0,
+                    call.completion_tokens if new_call and call else 0,
+                    call.cost if new_call and call else 0.0,
+                    tape_id,
+                ),
+            )
+
+    def set_status(self, tape_id: str, status: TapeStatus, error: str = "", result: JsonValue = None) -> None:
+        with self.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE tapes SET status = ?, error = ?, result = ?, updated_at = ? WHERE id = ?",
+                (status, error, json.dumps(result), utc_now().isoformat(), tape_id),
+            ).rowcount
+        if not updated:
+            raise NotFoundError(f"no tape with id {tape_id!r}")
+
+    def set_score(self, tape_id: str, score: float | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE tapes SET score = ? WHERE id = ?", (score, tape_id))
+
+    def has_tape(self, tape_id: str) -> bool:
+        return self._connection().execute("SELECT 1 FROM tapes WHERE id = ?", (tape_id,)).fetchone() is not None
+
+    def load_tape(self, tape_id: str) -> Tape:
+        conn = self._connection()
+        row = conn.execute("SELECT * FROM tapes WHERE id = ?", (tape_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no tape with id {tape_id!r}")
+        metadata = TapeMetadata.model_validate({
+            **json.loads(row["metadata"]),
+            "status": row["status"], "error": row["error"], "result": json.loads(row["result"] or "null"),
+        })
+        steps = self.load_steps(tape_id)
+        context = json.loads(row["context"]) if row["context"] is not None else None
+        return Tape(metadata=metadata, context=context, steps=tuple(steps))
+
+    def load_steps(self, tape_id: str, start: int = 0, stop: int | None = None) -> list[Step]:
+        """Steps [start, stop) of a tape, for windowed views of long tapes."""
+        rows = self._connection().execute(
+            "SELECT data FROM steps WHERE tape_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
+            (tape_id, start, stop if stop is not None else 2**62),
+        )
+        return [STEP_ADAPTER.validate_json(row[0]) for row in rows]
+
+    def summary(self, tape_id: str) -> TapeSummary:
+        row = self._connection().execute(f"SELECT {_SUMMARY_COLUMNS} FROM tapes WHERE id = ?", (tape_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no tape with id {tape_id!r}")
+        return TapeSummary.model_validate(dict(row))
+
+    def list_tapes(self, where: TapeFilter | None = None) -> list[TapeSummary]:
+        where = where or TapeFilter()
+        clause, params = _filter_sql(where)
+        rows = self._connection().execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM tapes {clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            (*params, where.limit, where.offset),
+        )
+        return [TapeSummary.model_validate(dict(row)) for row in rows]
+
+    def count_tapes(self, where: TapeFilter | None = None) -> int:
+        clause, params = _filter_sql(where or TapeFilter())
+        return int(self._connection().execute(f"SELECT COUNT(*) FROM tapes {clause}", params).fetchone()[0])
+
+    def children(self, tape_id: str) -> list[TapeSummary]:
+        rows = self._connection().execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM tapes WHERE parent_id = ? ORDER BY created_at, id", (tape_id,))
+        return [TapeSummary.model_validate(dict(row)) for row in rows]
+
+    def family(self, tape_id: str) -> list[TapeSummary]:
+        """Every tape sharing this tape's root (the root first, then forks by creation time)."""
+        root = self.summary(tape_id).root_id or tape_id
+        rows = self._connection().execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM tapes WHERE id = ? OR root_id = ? ORDER BY (id != ?), created_at, id",
+            (root, root, root),
+        )
+        return [TapeSummary.model_validate(dict(row)) for row in rows]
+
+    def delete_tape(self, tape_id: str) -> None:
+        """Removes a tape; its forks keep their own copies of the shared prefix and stay whole."""
+        with self.transaction() as conn:
+            if not conn.execute("DELETE FROM tapes WHERE id = ?", (tape_id,)).rowcount:
+                raise NotFoundError(f"no tape with id {tape_id!r}")
+
+    # --- LLM calls ---------------------------------------------------------------------------
+
+    def save_llm_call(self, call: LLMCall) -> None:
+        with self.transaction() as conn:
+            _insert_call(conn, call)
+
+    def load_llm_call(self, prompt_id: str) -> LLMCall:
+        row = self._connection().execute("SELECT data FROM llm_calls WHERE prompt_id = ?", (prompt_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no LLM call with prompt_id {prompt_id!r}")
+        return LLMCall.model_validate_json(row[0])
+
+    def calls_for_tape(self, tape_id: str) -> list[LLMCall]:
+        rows = self._connection().execute(
+            """SELECT c.data FROM llm_calls c WHERE c.prompt_id IN
+               (SELECT DISTINCT prompt_id FROM steps WHERE tape_id = ? AND prompt_id != '')
+               ORDER BY c.created_at""",
+            (tape_id,),
+        )
+        return [LLMCall.model_validate_json(row[0]) for row in rows]
+
+    # --- specs -------------------------------------------------------------------------------
+
+    def save_spec(self, spec: AgentSpec) -> None:
+        """Specs are immutable and content-addressed: saving an existing id changes nothing."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO specs VALUES (?, ?, ?, ?, ?)",
+                (spec.id, spec.name, spec.parent_id, utc_now().isoformat(), spec.model_dump_json()),
+            )
+
+    def load_spec(self, spec_id: str) -> AgentSpec:
+        row = self._connection().execute("SELECT data FROM specs WHERE id = ?", (spec_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no agent spec with id {spec_id!r}")
+        data = json.loads(row[0])
+        data.pop("id", None)
+        return AgentSpec.model_validate(data)
+
+    def list_specs(self, name: str | None = None) -> list[AgentSpec]:
+        query, params = "SELECT data FROM specs", ()
+        if name:
+            query, params = query + " WHERE name = ?", (name,)
+        rows = self._connection().execute(query + " ORDER BY created_at", params)
+        return [AgentSpec.model_validate({k: v for k, v in json.loads(r[0]).items() if k != "id"}) for r in rows]
+
+    # --- annotations -------------------------------------------------------------------------
+
+    def add_annotation(self, tape_id: str, step_index: int | None, author: str, text: str) -> Annotation:
+        created = utc_now()
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM tapes WHERE id = ?", (tape_id,)).fetchone() is None:
+                raise NotFoundError(f"no tape with id {tape_id!r}")
+            cursor = conn.execute(
+                "INSERT INTO annotations (tape_id, step_index, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                (tape_id, step_index, author, text, created.isoformat()),
+            )
+        return Annotation(id=int(cursor.lastrowid or 0), tape_id=tape_id, step_index=step_index,
+                          author=author, text=text, created_at=created)
+
+    def annotations(self, tape_id: str) -> list[Annotation]:
+        rows = self._connection().execute(
+            "SELECT * FROM annotations WHERE tape_id = ? ORDER BY step_index, id", (tape_id,))
+        return [Annotation.model_validate(dict(row)) for row in rows]
+
+    # --- small settings (e.g. whether the demo tapes were loaded) ------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._connection().execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+
+
+# --- row helpers ---------------------------------------------------------------------------------
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _step_row(tape_id: str, index: int, step: StepBase) -> tuple[Any, ...]:
+    meta = step.metadata
+    return (tape_id, index, meta.id, step.kind, step.family, meta.node, meta.agent, meta.prompt_id,
+            step.summary()[:2000], step.model_dump_json())
+
+
+def _insert_call(conn: sqlite3.Connection, call: LLMCall) -> bool:
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (call.prompt_id, call.model, call.prompt_tokens, call.completion_tokens, call.cost, call.latency_s,
+         int(call.cached), call.error, call.created_at.isoformat(), call.model_dump_json()),
+    )
+    return cursor.rowcount == 1
+
+
+def _upsert_tape(conn: sqlite3.Connection, tape: Tape) -> None:
+    meta = tape.metadata
+    now = utc_now().isoformat()
+    conn.execute(
+        """INSERT INTO tapes (id, parent_id, root_id, fork_step, author, agent, spec_id, title, status, error,
+               result, created_at, updated_at, metadata, context)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET status = excluded.status, error = excluded.error,
+               result = excluded.result, title = excluded.title, agent = excluded.agent,
+               spec_id = excluded.spec_id, updated_at = excluded.updated_at, metadata = excluded.metadata""",
+        (meta.id, meta.parent_id, meta.root_id, meta.fork_step, meta.author, meta.agent, meta.spec_id, meta.title,
+         meta.status, meta.error, json.dumps(meta.result), meta.created_at.isoformat(), now,
+         meta.model_dump_json(exclude={"status", "error", "result"}),
+         None if tape.context is None else json.dumps(tape.context)),
+    )
+
+
+def _refresh_totals(conn: sqlite3.Connection, tape_id: str) -> None:
+    conn.execute(
+        """UPDATE tapes SET
+             n_steps = (SELECT COUNT(*) FROM steps WHERE tape_id = :id),
+             (n_llm_calls, prompt_tokens, completion_tokens, cost) = (
+                SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
+                       COALESCE(SUM(cost), 0)
+                FROM llm_calls WHERE prompt_id IN
+                    (SELECT DISTINCT prompt_id FROM steps WHERE tape_id = :id AND prompt_id != ''))
+           WHERE id = :id""",
+        {"id": tape_id},
+    )
+
+
+def _filter_sql(where: TapeFilter) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.text:
+        pattern = f"%{where.text}%"
+        clauses.append("(title LIKE ? OR id IN (SELECT tape_id FROM steps WHERE summary LIKE ?))")
+        params += [pattern, pattern]
+    for column, value in (("agent", where.agent), ("status", where.status), ("root_id", where.root_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if where.has_error is not None:
+        clauses.append("(error != '' OR status = 'failed')" if where.has_error else "(error = '' AND status != 'failed')")
+    if where.min_score is not None:
+        clauses.append("score >= ?")
+        params.append(where.min_score)
+    if where.max_score is not None:
+        clauses.append("score <= ?")
+        params.append(where.max_score)
+    if where.created_after is not None:
+        clauses.append("created_at >= ?")
+        params.append(where.created_after.isoformat())
+    if where.created_before is not None:
+        clauses.append("created_at < ?")
+        params.append(where.created_before.isoformat())
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)

@@ -1,0 +1,249 @@
+"""The `tape-studio` command: alone it opens the studio; subcommands run, fork and move tapes.
+
+Every subcommand takes `--json` for machine-readable output and `--store PATH`. Bad input ends
+with a non-zero exit status and one line saying what and where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.config import LLM_MODES
+from core.errors import TapeStudioError
+from core.loop import Event, RunEnded, StepAdded
+
+EXAMPLES = """\
+examples:
+  tape-studio                                   open the studio on the demo tapes
+  tape-studio run --agent qa --task "What is the capital of France?"
+  tape-studio fork TAPE_ID --at 2 --rerun       fork before step 2 and let the agent continue
+  tape-studio fork TAPE_ID --at 2 --replace-step '{"kind": "tool_call", "tool": "lookup", "arguments": {"query": "Spain"}}' --rerun
+  tape-studio list --status failed --json
+  tape-studio export ID1 ID2 --out tapes.json && tape-studio import tapes.json
+
+environment: TAPE_STUDIO_HOME (data folder, default ~/.tape_studio), TAPE_STUDIO_MODEL (any litellm
+model string, default local/smollm2), TAPE_STUDIO_LLM_MODE (live | cached | replay, default cached).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", metavar="PATH", help="SQLite store file (default: $TAPE_STUDIO_HOME/store.sqlite)")
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    llm = argparse.ArgumentParser(add_help=False)
+    llm.add_argument("--model", help="litellm model string, e.g. local/smollm2, openai/gpt-4o-mini, ollama/llama3")
+    llm.add_argument("--llm-mode", choices=LLM_MODES, help="live: always call; cached: reuse answers (default); "
+                     "replay: only recorded answers, a miss is an error")
+
+    parser = argparse.ArgumentParser(
+        prog="tape-studio", description="Agent sessions as tapes: run, fork, rerun and inspect LLM agents.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
+    parser.add_argument("--port", type=int, default=8501, help="studio port (default 8501)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    studio = sub.add_parser("studio", parents=[common], help="open the studio (the default)")
+    studio.add_argument("--port", type=int, default=8501)
+
+    p = sub.add_parser("run", parents=[common, llm], help="start a session of an agent on a task")
+    p.add_argument("--agent", required=True, help="built-in agent (qa, writer, explainer), a spec id, or NAME@SPEC_ID")
+    p.add_argument("--task", required=True)
+    p.add_argument("--max-iterations", type=int, help="pause after this many moves (resume continues)")
+
+    p = sub.add_parser("resume", parents=[common, llm], help="continue a stored tape from where it stopped")
+    p.add_argument("tape_id")
+    p.add_argument("--max-iterations", type=int)
+
+    p = sub.add_parser("fork", parents=[common, llm], help="fork a tape at a step, optionally editing and rerunning")
+    p.add_argument("tape_id")
+    p.add_argument("--at", type=int, required=True, help="keep steps before this index")
+    p.add_argument("--replace-step", action="append", metavar="JSON", default=[],
+                   help="a step (JSON) to put at the fork point; repeat for several")
+    p.add_argument("--rerun", action="store_true", help="let the agent continue the fork")
+
+    p = sub.add_parser("show", parents=[common], help="print a stored tape as JSON")
+    p.add_argument("tape_id")
+
+    p = sub.add_parser("list", parents=[common], help="list stored tapes, newest first")
+    p.add_argument("--agent")
+    p.add_argument("--status", choices=["new", "running", "completed", "failed"])
+    p.add_argument("--text", default="", help="substring of the title or any step")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = sub.add_parser("import", parents=[common], help="import tape files (each whole or not at all)")
+    p.add_argument("paths", nargs="+", type=Path)
+
+    p = sub.add_parser("export", parents=[common], help="export tapes with their LLM calls to one JSON file")
+    p.add_argument("tape_ids", nargs="+")
+    p.add_argument("--out", required=True, type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "studio"
+    try:
+        if command == "studio":
+            from studio.launch import launch
+
+            return launch(store=args.store, port=args.port)
+        return COMMANDS[command](args)
+    except TapeStudioError as exc:
+        print(f"tape-studio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tape-studio: interrupted; resume with `tape-studio resume TAPE_ID`", file=sys.stderr)
+        return 130
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from core.workspace import Workspace
+
+    return Workspace(args.store, model=getattr(args, "model", None), mode=getattr(args, "llm_mode", None))
+
+
+def _step_row(index: int, step: Any) -> dict[str, Any]:
+    meta = step.metadata
+    return {"index": index, "kind": step.kind, "family": step.family, "node": meta.node,
+            "prompt_id": meta.prompt_id, "text": step.summary()}
+
+
+def _call_row(call: Any) -> dict[str, Any]:
+    return {"prompt_id": call.prompt_id, "model": call.model, "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens, "latency_s": round(call.latency_s, 4),
+            "cost": call.cost, "cached": call.cached, "error": call.error}
+
+
+def _follow(events: Iterator[Event], as_json: bool) -> RunEnded:
+    """Prints steps as they are made (unless JSON was asked for) and returns the final event."""
+    ended: RunEnded | None = None
+    for event in events:
+        if isinstance(event, StepAdded) and not as_json:
+            step = event.step
+            print(f"{event.index:>4}  {step.family:<11} {step.metadata.node or '-':<8} {step.summary()}", flush=True)
+        elif isinstance(event, RunEnded):
+            ended = event
+    assert ended is not None
+    return ended
+
+
+def _report_run(ws: Any, ended: RunEnded, as_json: bool) -> int:
+    tape = ended.tape
+    calls = ws.store.calls_for_tape(tape.id)
+    if as_json:
+        print(json.dumps({
+            "tape_id": tape.id, "status": tape.metadata.status, "error": tape.metadata.error,
+            "result": tape.metadata.result, "new_llm_calls": ended.new_llm_calls,
+            "steps": [_step_row(i, s) for i, s in enumerate(tape.steps)],
+            "llm_calls": [_call_row(c) for c in calls],
+        }, indent=2))
+    else:
+        tokens = sum(c.prompt_tokens + c.completion_tokens for c in calls)
+        print(f"tape {tape.id}: {tape.metadata.status} ({ended.reason}); {len(tape.steps)} steps, "
+              f"{len(calls)} LLM calls ({ended.new_llm_calls} new), {tokens} tokens")
+        if tape.metadata.error:
+            print(f"error: {tape.metadata.error}")
+    return 1 if tape.metadata.status == "failed" else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    events = ws.run(args.agent, args.task, max_iterations=args.max_iterations)
+    return _report_run(ws, _follow(events, args.json), args.json)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    events = ws.resume(args.tape_id, max_iterations=args.max_iterations)
+    return _report_run(ws, _follow(events, args.json), args.json)
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from core.errors import InputError
+
+    ws = _workspace(args)
+    replacement = []
+    for n, text in enumerate(args.replace_step):
+        try:
+            replacement.append(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--replace-step #{n + 1}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    fork = ws.fork(args.tape_id, args.at, replacement)
+    status, new_calls, error = fork.metadata.status, 0, ""
+    if args.rerun:
+        ended = _follow(ws.resume(fork.id), args.json)
+        status, new_calls, error = ended.tape.metadata.status, ended.new_llm_calls, ended.tape.metadata.error
+    result = {"tape_id": fork.id, "parent_id": fork.metadata.parent_id, "fork_step": fork.metadata.fork_step,
+              "new_llm_calls": new_calls, "status": status, "error": error}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"fork {fork.id} of {args.tape_id} at step {args.at}: {status}, {new_calls} new LLM calls")
+    return 1 if status == "failed" else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    tape = ws.store.load_tape(args.tape_id)
+    if args.json:
+        print(tape.model_dump_json(indent=2))
+        return 0
+    meta = tape.metadata
+    print(f"tape {tape.id}  agent={meta.agent} status={meta.status} parent={meta.parent_id or '-'}")
+    print(f"title: {meta.title}")
+    for index, step in enumerate(tape.steps):
+        print(f"{index:>4}  {step.family:<11} {step.metadata.node or '-':<8} {step.summary()}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from core.store import TapeFilter
+
+    ws = _workspace(args)
+    rows = ws.store.list_tapes(TapeFilter(agent=args.agent, status=args.status, text=args.text, limit=args.limit))
+    if args.json:
+        print(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("no tapes yet; start one with: tape-studio run --agent qa --task \"What is the capital of France?\"")
+    for row in rows:
+        fork = f" fork of {row.parent_id[:8]}@{row.fork_step}" if row.parent_id else ""
+        print(f"{row.id}  {row.agent:<9} {row.status:<9} {row.n_steps:>4} steps  {row.title[:60]}{fork}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    failures, reports = 0, []
+    for path in args.paths:
+        try:
+            report = ws.import_file(path)
+        except TapeStudioError as exc:
+            failures += 1
+            print(f"tape-studio: error: {exc}", file=sys.stderr)
+            continue
+        reports.append(report)
+        if not args.json:
+            print(f"{path}: imported {len(report.imported)} tapes ({report.steps} steps, {report.llm_calls} LLM calls)"
+                  + (f", {len(report.skipped_existing)} already present" if report.skipped_existing else ""))
+    if args.json:
+        print(json.dumps({"imported": [r.model_dump() for r in reports], "failed_files": failures}, indent=2))
+    return 1 if failures else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    ws = _workspace(args)
+    count = ws.export(args.tape_ids, args.out)
+    print(json.dumps({"out": str(args.out), "tapes": count}) if args.json else f"wrote {count} tapes to {args.out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "resume": cmd_resume, "fork": cmd_fork, "show": cmd_show, "list": cmd_list,
+            "import": cmd_import, "export": cmd_export}
+
+if __name__ == "__main__":
+    sys.exit(main())
