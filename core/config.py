@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from core.errors import ConfigError
+
 LLMMode = Literal["live", "cached", "replay"]
 LLM_MODES: tuple[LLMMode, ...] = ("live", "cached", "replay")
 DEFAULT_MODEL = "local/smollm2"
@@ -33,5 +35,5 @@ def default_model() -> str:
 def default_llm_mode() -> LLMMode:
     mode = os.environ.get("TAPE_STUDIO_LLM_MODE", "cached")
     if mode not in LLM_MODES:
-        raise ValueError(f"TAPE_STUDIO_LLM_MODE={mode!r} is not one of {', '.join(LLM_MODES)}")
+        raise ConfigError(f"TAPE_STUDIO_LLM_MODE={mode!r} is not one of {', '.join(LLM_MODES)}")
     return mode  # type: ignore[return-value]

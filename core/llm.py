@@ -129,8 +129,9 @@ class LLM:
 
 def _short_error(exc: Exception) -> str:
     """The first meaningful line of a provider error, without litellm's traceback and bug links."""
-    text = str(exc).split("\nTraceback", 1)[0].split("This looks like a bug", 1)[0].strip()
-    return f"{type(exc).__name__}: {text}"[:500]
+    text = str(exc).split("This looks like a bug", 1)[0]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first}"[:500]
 
 
 def _record(

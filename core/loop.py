@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Union
 
-from core.agent import Agent, Finish, React, Stuck, Visit
+from core.agent import Agent, Finish, React, Stuck
 from core.environment import Environment
 from core.llm import LLMCall
 from core.store import Store

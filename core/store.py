@@ -233,7 +233,13 @@ class Store:
     def append_step(self, tape_id: str, index: int, step: StepBase, call: LLMCall | None = None) -> None:
         """Durably adds one step (and the call that made it) in a single transaction."""
         with self.transaction() as conn:
-            new_call = _insert_call(conn, call) if call is not None else False
+            new_call = False
+            if call is not None:
+                _insert_call(conn, call)
+                # Count a call once per tape, even when another tape (a fork's parent) stored it first.
+                new_call = conn.execute(
+                    "SELECT 1 FROM steps WHERE tape_id = ? AND prompt_id = ?", (tape_id, call.prompt_id)
+                ).fetchone() is None
             conn.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _step_row(tape_id, index, step))
             conn.execute(
                 """UPDATE tapes SET n_steps = ?, updated_at = ?,
@@ -284,6 +290,18 @@ class Store:
             (tape_id, start, stop if stop is not None else 2**62),
         )
         return [STEP_ADAPTER.validate_json(row[0]) for row in rows]
+
+    def first_step_index(self, tape_id: str, family: str, start: int = 0) -> int | None:
+        """Index of the first step of `family` at or after `start` (e.g. the first error)."""
+        row = self._connection().execute(
+            "SELECT MIN(idx) FROM steps WHERE tape_id = ? AND family = ? AND idx >= ?", (tape_id, family, start)
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def agents(self) -> list[str]:
+        """Names of the agents that made stored tapes, for filters."""
+        rows = self._connection().execute("SELECT DISTINCT agent FROM tapes WHERE agent != '' ORDER BY agent")
+        return [row[0] for row in rows]
 
     def summary(self, tape_id: str) -> TapeSummary:
         row = self._connection().execute(f"SELECT {_SUMMARY_COLUMNS} FROM tapes WHERE id = ?", (tape_id,)).fetchone()

@@ -302,7 +302,8 @@ def fork_tape(
     """A new tape with the first `at` steps of `tape`, then `replacement`; lineage points back.
 
     The prefix keeps its step ids (so the same id means the same step across a fork family);
-    replacement steps are marked as authored by `author` unless they already name an agent.
+    replacement steps are marked `other["edited_by"] = author` and lose their prompt_id, since no
+    model call produced them.
     """
     if not 0 <= at <= len(tape.steps):
         raise IndexError(f"fork point {at} is outside the tape (0..{len(tape.steps)})")

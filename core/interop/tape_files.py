@@ -56,6 +56,7 @@ def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(bundle.model_dump_json(indent=1))
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; an export is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -108,8 +109,10 @@ def describe_validation_error(exc: Exception) -> str:
     if not isinstance(exc, ValidationError):
         return str(exc).splitlines()[0]
     first = exc.errors()[0]
-    # Tagged unions add the tag to the path ("steps.3.tool_call.tool"); keep only data positions.
-    location = _json_path([part for part in first["loc"] if part not in KNOWN_STEPS and part != "generic"])
+    # Tagged unions put the tag right after the step's index ("steps.3.tool_call.tool"); drop it.
+    loc = first["loc"]
+    tags = {*KNOWN_STEPS, "generic"}
+    location = _json_path([p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in tags)])
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{location}: {first['msg']}{more}"
 

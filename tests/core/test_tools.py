@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import core.agents.tools as tools_module
 from core.agents.tools import TOOLS, Tool, ToolError, calculate, get_tools, lookup
@@ -274,7 +275,7 @@ def test_tools_registry_has_lookup_and_calculator() -> None:
 
 def test_tool_is_frozen_and_serializes_without_run() -> None:
     tool = TOOLS["calculator"]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         tool.name = "other"  # type: ignore[misc]
     dumped = tool.model_dump()
     assert set(dumped) == {"name", "description", "parameters"}

@@ -1,0 +1,140 @@
+"""Drawing tape content: tape summaries and lineage, steps, LLM calls, annotations, the tape table.
+
+Tapes carry untrusted text (model output, tool results, imported files), so everything that comes
+from a tape is drawn with text-only elements (st.text, st.code, st.json). Markdown is used only
+for our own fixed labels, which never contain tape content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.llm import LLMCall
+from core.store import Annotation, TapeSummary
+from core.tape import StepBase
+
+FAMILY_LABELS = {
+    "thought": "💭 thought",
+    "action": "🛠️ action",
+    "observation": "👁️ observation",
+    "error": "⛔ :red[error]",
+    "stop": "🏁 stop",
+}
+
+
+def render_step(index: int, step: StepBase, selected: bool = False) -> None:
+    """One step in a bordered box: a fixed label line, its kind/node/agent, then its content."""
+    meta = step.metadata
+    with st.container(border=True):
+        marker = "▶ " if selected else ""
+        st.markdown(f"{marker}**{index}** · {FAMILY_LABELS.get(step.family, 'step')}")
+        st.text(f"{step.kind} · node {meta.node or '-'} · agent {meta.agent or '-'}")
+        _render_body(step)
+
+
+def _render_body(step: StepBase) -> None:
+    data = step.model_dump(mode="json", exclude={"metadata"})
+    data.pop("kind", None)
+    if step.kind in ("task", "thought", "final_answer"):
+        st.text(data["text"])
+    elif step.kind == "tool_call":
+        st.text(f"tool: {data['tool']}")
+        st.json(data["arguments"], expanded=True)
+    elif step.kind == "tool_result":
+        st.text(f"{data['tool']} returned" + (" an error" if data["is_error"] else ""))
+        st.code(data["content"], language=None, wrap_lines=True)
+    elif step.kind == "call_agent":
+        st.text(f"call {data['agent']}: {data['task']}")
+    elif step.kind == "error":
+        st.text(f"{data['source']} error: {data['message']}")
+        if data["detail"]:
+            st.code(data["detail"], language=None, wrap_lines=True)
+    else:
+        # A foreign step kind (imported): show every field rather than guess which one matters.
+        st.json(data, expanded=False)
+
+
+def render_summary(summary: TapeSummary) -> None:
+    """A tape's title, outcome and totals."""
+    st.text(summary.title or "(untitled)")
+    st.text(f"{summary.status} · agent {summary.agent or '-'} · spec {summary.spec_id or '-'} · "
+            f"{summary.n_steps} steps · {summary.n_llm_calls} LLM calls · "
+            f"{summary.prompt_tokens + summary.completion_tokens} tokens · ${summary.cost:.4f}")
+    if summary.error:
+        st.code(summary.error, language=None, wrap_lines=True)
+
+
+def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None]) -> None:
+    """Where the tape was forked from and the forks made from it, each with a button to open it."""
+    if summary.parent_id:
+        st.text(f"fork of {summary.parent_id} at step {summary.fork_step}")
+        st.button("Open parent", on_click=on_open, args=(summary.parent_id,))
+    if children:
+        with st.expander(f"Forks of this tape ({len(children)})"):
+            for child in children:
+                st.text(f"{child.id} · from step {child.fork_step} · {child.status} · {child.n_steps} steps")
+                st.button("Open fork", key=f"open_{child.id}", on_click=on_open, args=(child.id,))
+
+
+def render_llm_call(call: LLMCall) -> None:
+    """The provenance of an LLM-made step: numbers, the prompt messages and the raw output."""
+    st.text(f"model: {call.model}" + (" (answered from the cache)" if call.cached else ""))
+    numbers = st.columns(4)
+    numbers[0].metric("Prompt tokens", call.prompt_tokens)
+    numbers[1].metric("Completion tokens", call.completion_tokens)
+    numbers[2].metric("Cost ($)", f"{call.cost:.6f}")
+    numbers[3].metric("Latency (s)", f"{call.latency_s:.3f}")
+    if call.error:
+        st.markdown("**Call error**")
+        st.code(call.error, language=None, wrap_lines=True)
+    st.markdown("**Prompt messages**")
+    for message in call.messages:
+        st.text(str(message.get("role", "?")))
+        _text_block(message.get("content", ""))
+    st.markdown("**Raw output**")
+    st.code(call.output, language=None, wrap_lines=True)
+
+
+def render_annotation(note: Annotation) -> None:
+    st.text(f"{note.author} · {note.created_at:%Y-%m-%d %H:%M}")
+    st.code(note.text, language=None, wrap_lines=True)
+
+
+def _text_block(value: Any) -> None:
+    if isinstance(value, str):
+        st.code(value, language=None, wrap_lines=True)
+    else:
+        st.json(value, expanded=False)
+
+
+TAPE_COLUMNS = ["title", "agent", "status", "steps", "score", "tokens", "cost", "created", "parent", "spec", "id"]
+TAPE_COLUMN_CONFIG = {
+    "title": st.column_config.TextColumn("Title", width="large"),
+    "score": st.column_config.NumberColumn("Score", format="%.2f"),
+    "cost": st.column_config.NumberColumn("Cost", format="$%.4f"),
+    "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+}
+
+
+def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
+    """Tape summaries as the Browse table (a dataframe draws cells as text, never as markup)."""
+    return pd.DataFrame(
+        [{
+            "title": row.title,
+            "agent": row.agent,
+            "status": row.status,
+            "steps": row.n_steps,
+            "score": row.score,
+            "tokens": row.prompt_tokens + row.completion_tokens,
+            "cost": row.cost,
+            "created": row.created_at,
+            "parent": f"{row.parent_id[:8]} @ step {row.fork_step}" if row.parent_id else "",
+            "spec": row.spec_id[:12],
+            "id": row.id,
+        } for row in rows],
+        columns=TAPE_COLUMNS,
+    )
