@@ -8,6 +8,7 @@ when it can, `replay` answers only from the cache and fails on a miss with the c
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from datetime import datetime
@@ -131,6 +132,10 @@ def _short_error(exc: Exception) -> str:
     """The first meaningful line of a provider error, without litellm's traceback and bug links."""
     text = str(exc).split("This looks like a bug", 1)[0]
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    # litellm prefixes its own class and the provider's ("litellm.BadRequestError: LocalException - ").
+    first = re.sub(r"^litellm\.\w+:\s*(\w+Exception - )?", "", first)
+    if re.match(r"^\w+(Error|Exception): ", first):
+        return first[:500]
     return f"{type(exc).__name__}: {first}"[:500]
 
 

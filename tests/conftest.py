@@ -43,3 +43,11 @@ def _no_network() -> Iterator[None]:
         patch.setattr(socket.socket, "connect", guarded_connect)
         patch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own data folder, so none reads or writes the user's ~/.tape_studio."""
+    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
+    for name in ("TAPE_STUDIO_MODEL", "TAPE_STUDIO_LLM_MODE", "TAPE_STUDIO_STORE"):
+        monkeypatch.delenv(name, raising=False)
