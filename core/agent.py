@@ -6,6 +6,7 @@ the same tape until its `final_answer` closes the frame and hands the answer to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -52,6 +53,23 @@ def _advance(scan: _FrameScan, tape: Tape) -> None:
             scan.stack.append(Frame(agent=step.agent, task=step.task))
     scan.length = len(tape.steps)
     scan.last_step_id = tape.steps[-1].metadata.id if tape.steps else ""
+
+
+class _Prefix(Sequence[int]):
+    """The first `stop` items of a list without copying it (frames of long tapes are long)."""
+
+    def __init__(self, items: list[int], stop: int) -> None:
+        self._items, self._stop = items, stop
+
+    def __len__(self) -> int:
+        return self._stop
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        if isinstance(index, slice):
+            return self._items[: self._stop][index]
+        if not -self._stop <= index < self._stop:
+            raise IndexError(index)
+        return self._items[index % self._stop]
 
 
 @dataclass(frozen=True)
@@ -188,7 +206,7 @@ class Agent:
 
     def _visit(self, tape: Tape, frame: Frame, node_name: str, group_start: int) -> Visit:
         node = self.spec.node(node_name)
-        view = View(tape=tape, agent=self.name, task=frame.task, indices=frame.indices[:group_start])
+        view = View(tape=tape, agent=self.name, task=frame.task, indices=_Prefix(frame.indices, group_start))
         partial = tuple(tape.steps[i] for i in frame.indices[group_start:] if tape.steps[i].family != "error")
         return Visit(agent=self, node=node, view=view, partial=partial)
 

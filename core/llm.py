@@ -252,10 +252,8 @@ def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse
     )
     output = response.choices[0].message.content or ""
     usage = getattr(response, "usage", None)
-    try:
-        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # models without a price (local, self-hosted) cost nothing we can know
-        cost = 0.0
+    # litellm prices the call itself; models without a price (local, self-hosted) report None.
+    cost = float((getattr(response, "_hidden_params", None) or {}).get("response_cost") or 0.0)
     return CachedResponse(
         output=output,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),

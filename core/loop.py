@@ -91,12 +91,14 @@ def run(
                 steps, call = move.agent.run_node(move)
                 new_calls += int(call is not None and not call.cached and not call.error)
                 additions = [(step, call if n == 0 else None) for n, step in enumerate(steps)]
-        for step, call in additions:
-            index = len(tape.steps)
-            if store is not None:
-                store.append_step(tape.id, index, step, call)
-            tape = tape.append(step)
-            yield StepAdded(index=index, step=tape.steps[-1], call=call)
+        first = len(tape.steps)
+        if store is not None:
+            for offset, (step, call) in enumerate(additions):
+                store.append_step(tape.id, first + offset, step, call)
+        # One append per move: the tape is immutable, so each append copies its step tuple.
+        tape = tape.append(*(step for step, _ in additions))
+        for offset, (_, call) in enumerate(additions):
+            yield StepAdded(index=first + offset, step=tape.steps[first + offset], call=call)
         last = tape.steps[-1]
         if last.family == "error":
             yield _end(tape, store, "failed", "failed", new_calls, error=getattr(last, "message", last.summary()))

@@ -67,7 +67,7 @@ MIGRATIONS: dict[int, str] = {
         data TEXT NOT NULL,
         PRIMARY KEY (tape_id, idx)
     );
-    CREATE INDEX steps_prompt ON steps(prompt_id) WHERE prompt_id != '';
+    CREATE INDEX steps_prompt ON steps(prompt_id, tape_id) WHERE prompt_id != '';
     CREATE TABLE llm_calls (
         prompt_id TEXT PRIMARY KEY,
         model TEXT NOT NULL,
@@ -224,11 +224,15 @@ class Store:
                 _insert_call(conn, call)
             for tape in tapes:
                 _upsert_tape(conn, tape)
+                # Stored steps never change, so only those past the stored length need writing:
+                # resuming a long tape costs what it adds, not what it already has.
+                stored = conn.execute("SELECT COUNT(*) FROM steps WHERE tape_id = ?", (tape.id,)).fetchone()[0]
                 conn.executemany(
                     "INSERT OR IGNORE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (_step_row(tape.id, index, step) for index, step in enumerate(tape.steps)),
+                    (_step_row(tape.id, index, tape.steps[index]) for index in range(stored, len(tape.steps))),
                 )
-                _refresh_totals(conn, tape.id)
+                if stored != len(tape.steps):
+                    _refresh_totals(conn, tape.id)
 
     def append_step(self, tape_id: str, index: int, step: StepBase, call: LLMCall | None = None) -> None:
         """Durably adds one step (and the call that made it) in a single transaction."""
@@ -237,8 +241,9 @@ class Store:
             if call is not None:
                 _insert_call(conn, call)
                 # Count a call once per tape, even when another tape (a fork's parent) stored it first.
-                new_call = conn.execute(
-                    "SELECT 1 FROM steps WHERE tape_id = ? AND prompt_id = ?", (tape_id, call.prompt_id)
+                new_call = conn.execute(  # `prompt_id != ''` lets SQLite use the partial index
+                    "SELECT 1 FROM steps WHERE prompt_id = ? AND tape_id = ? AND prompt_id != ''",
+                    (call.prompt_id, tape_id),
                 ).fetchone() is None
             conn.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _step_row(tape_id, index, step))
             conn.execute(

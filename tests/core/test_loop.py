@@ -68,7 +68,8 @@ def test_every_step_is_stored_as_it_is_made(tmp_path: Path) -> None:
     agent = make_qa(qa_fake())
     for event in run(agent, build_environment(agent), start(), store):
         if isinstance(event, StepAdded):
-            assert store.summary(store.list_tapes()[0].id).n_steps == event.index + 1
+            # Committed before it is reported (a node's steps are committed together, one by one).
+            assert store.summary(store.list_tapes()[0].id).n_steps >= event.index + 1
             assert store.load_steps(store.list_tapes()[0].id)[event.index] == event.step
     tape_id = store.list_tapes()[0].id
     assert store.summary(tape_id).status == "completed"
