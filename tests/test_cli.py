@@ -161,3 +161,16 @@ def test_help_teaches_with_examples(capsys) -> None:
         main(["--help"])
     out = capsys.readouterr().out
     assert "fork TAPE_ID --at 2 --rerun" in out and "TAPE_STUDIO_MODEL" in out
+
+
+def test_the_model_can_be_chosen_by_environment_variable(capsys, store, model, monkeypatch) -> None:
+    monkeypatch.setenv("TAPE_STUDIO_MODEL", model)
+    code, out, _ = cli(capsys, "run", "--agent", "qa", "--task", "What is the capital of France?",
+                       "--store", str(store), "--json")
+    assert code == 0 and {c["model"] for c in json.loads(out)["llm_calls"]} == {model}
+
+
+def test_a_bad_llm_mode_in_the_environment_is_one_line(capsys, store, monkeypatch) -> None:
+    monkeypatch.setenv("TAPE_STUDIO_LLM_MODE", "sometimes")
+    code, _, err = cli(capsys, "list", "--store", str(store))
+    assert code == 2 and "TAPE_STUDIO_LLM_MODE='sometimes'" in err and err.count("\n") == 1

@@ -65,3 +65,17 @@ def test_a_run_killed_mid_way_resumes_to_completion_without_losing_steps(tmp_pat
         after = conn.execute("SELECT tape_id, idx, data FROM steps WHERE tape_id = ? ORDER BY idx",
                              (tape_id,)).fetchall()
     assert after[: len(before)] == before
+
+
+def test_the_embedded_model_serves_concurrent_callers_consistently() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.llm import LLM, Prompt
+
+    llm = LLM(model="local/smollm2", mode="live")
+    prompts = [Prompt(messages=[{"role": "user", "content": f"Name a colour. Variant {n}."}]) for n in range(4)]
+    alone = [llm.complete(p, params={"max_tokens": 12}).output for p in prompts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda p: llm.complete(p, params={"max_tokens": 12}), prompts))
+    assert all(not call.error and call.completion_tokens > 0 for call in together)
+    assert [call.output for call in together] == alone  # temperature 0: same answers however called
