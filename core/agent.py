@@ -6,6 +6,8 @@ the same tape until its `final_answer` closes the frame and hands the answer to 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
@@ -103,6 +105,9 @@ class Stuck:
     agent: str
 
 
+_SCANS_KEPT = 256
+"""Frame scans kept per agent; older tapes are rescanned from the start if they come back."""
+
 Move = Union[Finish, React, Visit, Stuck]
 
 
@@ -120,7 +125,8 @@ class Agent:
         self.llm = llm
         self.tools = tools or {}
         self.subagents = subagents or {}
-        self._scans: dict[str, _FrameScan] = {}
+        self._scans: OrderedDict[str, _FrameScan] = OrderedDict()
+        self._scans_lock = threading.Lock()
         for node in spec.nodes:
             missing = set(node.tools) - set(self.tools)
             if missing:
@@ -142,16 +148,22 @@ class Agent:
         raise ConfigError(f"agent {self.name!r} has no sub-agent named {name!r}")
 
     def frames(self, tape: Tape) -> tuple[list[Frame], bool]:
-        """The open frames (root first) and whether the last step returned from a sub-agent."""
-        scan = self._scans.get(tape.id)
-        stale = scan is None or scan.length > len(tape.steps) or (
-            scan.length and tape.steps[scan.length - 1].metadata.id != scan.last_step_id)
-        if stale:
-            scan = _FrameScan(0, "", [Frame(agent=self.name, task="")], False)
+        """The open frames (root first) and whether the last step returned from a sub-agent.
+
+        The scan of each recent tape is kept and extended, so a step costs what it adds, not
+        the tape's length; one agent may run many tapes at once (batch work), hence the lock."""
+        with self._scans_lock:
+            scan = self._scans.pop(tape.id, None)
+            stale = scan is None or scan.length > len(tape.steps) or bool(
+                scan.length and tape.steps[scan.length - 1].metadata.id != scan.last_step_id)
+            if stale:
+                scan = _FrameScan(0, "", [Frame(agent=self.name, task="")], False)
+            assert scan is not None
+            _advance(scan, tape)
             self._scans[tape.id] = scan
-        assert scan is not None
-        _advance(scan, tape)
-        return scan.stack, scan.returned
+            while len(self._scans) > _SCANS_KEPT:
+                self._scans.popitem(last=False)
+            return scan.stack, scan.returned
 
     def next_move(self, tape: Tape) -> Move:
         stack, returned = self.frames(tape)
@@ -178,7 +190,7 @@ class Agent:
             group_start = pos
         if not node_name:
             last_own = self._last_own_node(tape, frame)
-            target = self.spec.entry if last_own is None else self._successor(*last_own)
+            target = self.spec.entry if last_own is None else self.spec.successor(*last_own)
             if target is None:
                 assert last_own is not None
                 return Stuck(f"no edge out of node {last_own[0]!r} after a {last_own[1]!r} step", last_own[0], self.name)
@@ -188,7 +200,7 @@ class Agent:
         done_kinds = node_type(node).terminal_kinds
         finished = [s for s in group if s.family != "error"]
         if finished and group[-1].family != "error" and finished[-1].kind in done_kinds:
-            target = self._successor(node_name, finished[-1].kind)
+            target = self.spec.successor(node_name, finished[-1].kind)
             if target is None:
                 return Stuck(f"no edge out of node {node_name!r} after a {finished[-1].kind!r} step", node_name, self.name)
             return self._visit(tape, frame, target, len(frame.indices))
@@ -200,9 +212,6 @@ class Agent:
             if step.metadata.node and step.metadata.agent in ("", self.name) and step.family != "error":
                 return step.metadata.node, step.kind
         return None
-
-    def _successor(self, node: str, kind: str) -> str | None:
-        return self.spec.successor(node, kind)
 
     def _visit(self, tape: Tape, frame: Frame, node_name: str, group_start: int) -> Visit:
         node = self.spec.node(node_name)

@@ -15,7 +15,7 @@ from core.agent import Agent, Finish, React, Stuck
 from core.environment import Environment
 from core.llm import LLMCall
 from core.store import Store
-from core.tape import ErrorStep, Step, StepBase, Tape
+from core.tape import ErrorStep, Step, StepBase, Tape, TapeStatus
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,10 @@ def run(
     in the studio.
     """
     metadata = tape.metadata
+    # The spec that writes the next steps is the one the tape records (forks keep their author).
     tape = tape.with_metadata(
-        status="running", error="",
-        agent=metadata.agent or agent.name, author=metadata.author or agent.name,
-        spec_id=agent.spec.id if not metadata.spec_id or metadata.author == agent.name else metadata.spec_id,
+        status="running", error="", agent=metadata.agent or agent.name,
+        author=metadata.author or agent.name, spec_id=agent.spec.id,
     )
     if store is not None:
         store.save_spec(agent.spec)
@@ -120,7 +120,7 @@ def _attribute(step: ErrorStep, node: str, agent: str) -> ErrorStep:
 
 
 def _end(
-    tape: Tape, store: Store | None, status: str, reason: str, new_calls: int, error: str = "", result: str | None = None
+    tape: Tape, store: Store | None, status: TapeStatus, reason: str, new_calls: int, error: str = "", result: str | None = None
 ) -> RunEnded:
     tape = tape.with_metadata(status=status, error=error, result=result)
     if store is not None:

@@ -277,9 +277,6 @@ class Tape(BaseModel):
     def id(self) -> str:
         return self.metadata.id
 
-    def __len__(self) -> int:
-        return len(self.steps)
-
     def append(self, *steps: StepBase) -> Tape:
         """The same session with more steps; identity and lineage are unchanged."""
         return self.model_copy(update={"steps": self.steps + tuple(steps)})  # type: ignore[arg-type]

@@ -86,8 +86,8 @@ def test_saving_a_tape_twice_stores_its_steps_once(store: Store) -> None:
     tape = qa_tape()
     store.save_tape(tape)
     store.save_tape(tape)
-    assert len(store.load_steps(tape.id)) == len(tape)
-    assert store.summary(tape.id).n_steps == len(tape)
+    assert len(store.load_steps(tape.id)) == len(tape.steps)
+    assert store.summary(tape.id).n_steps == len(tape.steps)
 
 
 def test_saving_a_longer_version_adds_only_the_new_steps(store: Store) -> None:

@@ -225,7 +225,7 @@ def test_fork_does_not_mutate_its_inputs() -> None:
 
 def test_fork_at_the_end_keeps_every_step() -> None:
     tape = qa_tape()
-    assert fork_tape(tape, len(tape)).steps == tape.steps
+    assert fork_tape(tape, len(tape.steps)).steps == tape.steps
 
 
 @pytest.mark.parametrize("at", [-1, 5])
