@@ -173,7 +173,7 @@ def round_trip(n: int, tmp: Path) -> dict[str, Any]:
     store = Store(tmp / "roundtrip.db")
     save_ms, _ = timed(lambda: store.save_tape(tape))
     read_ms, loaded = timed(lambda: store.load_tape(tape.id))
-    assert len(loaded) == n
+    assert len(loaded.steps) == n
     store.close()
     size = sum(p.stat().st_size for p in tmp.glob("roundtrip.db*"))
     return {"steps": n, "json_dump_ms": dump_ms, "json_load_ms": load_ms, "json_bytes": len(text),

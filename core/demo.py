@@ -29,5 +29,25 @@ def load_demo_tapes(store: Store, cache: LLMCache | None = None, force: bool = F
         imported += len(tape_files.save_bundle(store, bundle, source=path).imported)
         if cache is not None:
             record_calls(cache, bundle.llm_calls)
+    imported += _load_training_runs(store)
     store.set_setting(_LOADED_KEY, "1")
+    return imported
+
+
+def training_files() -> list[Path]:
+    """Recorded training runs (`demo_tapes/training/`): what the Train page shows on a fresh store."""
+    folder = resources.files("demo_tapes").joinpath("training")
+    return sorted(Path(str(e)) for e in folder.iterdir() if e.name.endswith(".json")) if folder.is_dir() else []
+
+
+def _load_training_runs(store: Store) -> int:
+    # Their many LLM calls stay in the store only (not the cache): loading stays quick, and a
+    # finished run needs no replay.
+    from core.learning.bundle import import_run, read_run_bundle
+
+    imported = 0
+    for path in training_files():
+        bundle = read_run_bundle(path)
+        import_run(store, bundle, path)
+        imported += len(bundle.tapes)
     return imported

@@ -92,13 +92,7 @@ class LLM:
     ) -> LLMCall:
         """One call. Model faults come back as an LLMCall with `error` set, never as an exception;
         a replay miss raises, because it means the recording does not match the code."""
-        params = {**self.params, **(params or {})}
-        request = LLMRequest(
-            model=model or self.model,
-            messages=prompt.messages,  # type: ignore[arg-type]
-            params=params,
-            response_format=prompt.response_format,
-        )
+        request = self.request(prompt, model, params)
         started = time.perf_counter()
         if self.mode != "live" and self.cache is not None:
             hit = self.cache.get(request)
@@ -113,6 +107,17 @@ class LLM:
         if self.cache is not None:
             self.cache.put(request, response)
         return _record(request, response, latency, cached=False, attempts=attempts)
+
+    def request(
+        self, prompt: Prompt, model: str | None = None, params: dict[str, JsonValue] | None = None
+    ) -> LLMRequest:
+        """The request `complete` would send (and the cache key it would look up), without sending it."""
+        return LLMRequest(
+            model=model or self.model,
+            messages=prompt.messages,  # type: ignore[arg-type]
+            params={**self.params, **(params or {})},
+            response_format=prompt.response_format,
+        )
 
     def _call_with_retries(self, request: LLMRequest) -> tuple[CachedResponse | None, str, int]:
         error = ""

@@ -75,6 +75,17 @@ class NodeSpec(BaseModel):
     """Type-specific knobs, e.g. the sub-agent a delegate node calls."""
 
 
+class ToolDoc(BaseModel):
+    """How a spec describes one tool to the model, overriding the built-in words (the tool optimizer edits it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str = ""
+    """Replaces the tool's own description when not empty."""
+    parameters: dict[str, str] = Field(default_factory=dict)
+    """Argument name -> one-line doc; names must be the tool's own arguments."""
+
+
 class AgentSpec(BaseModel):
     """Nodes, edges and entry of one agent version, plus the model per role."""
 
@@ -89,6 +100,8 @@ class AgentSpec(BaseModel):
     """Model per role; roles left out use the session's model."""
     max_iterations: int = 12
     """Node visits allowed in one tape before the loop stops it as failed."""
+    tool_docs: dict[str, ToolDoc] = Field(default_factory=dict)
+    """Per-tool description overrides; left out of the id while empty, so older ids stay valid."""
     parent_id: str | None = None
     """The version this one was derived from; not part of the content hash."""
 
@@ -96,6 +109,8 @@ class AgentSpec(BaseModel):
     @property
     def id(self) -> str:
         content = self.model_dump(mode="json", exclude={"id", "parent_id"})
+        if not content.get("tool_docs"):
+            content.pop("tool_docs", None)
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
         return f"{self.name}-{digest.hexdigest()[:12]}"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +99,76 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 }
+
+# Full-text search over tape titles and step summaries. The trigram tokenizer keeps the meaning
+# `TapeFilter.text` always had (a case-insensitive substring) while letting SQLite use an index.
+# `search_docs` gives every indexed text a stable integer id (FTS rows are addressed by rowid),
+# so that deleting a tape removes its rows through an index instead of scanning the FTS table.
+MIGRATIONS[2] = """
+    CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        tape_id TEXT NOT NULL,
+        idx INTEGER NOT NULL
+    );
+    CREATE INDEX search_docs_tape ON search_docs(tape_id, idx);
+    CREATE VIRTUAL TABLE search_fts USING fts5(text, tokenize = 'trigram');
+    INSERT INTO search_docs (tape_id, idx) SELECT id, -1 FROM tapes;
+    INSERT INTO search_docs (tape_id, idx) SELECT tape_id, idx FROM steps;
+    INSERT INTO search_fts (rowid, text)
+        SELECT d.id, t.title FROM search_docs d JOIN tapes t ON t.id = d.tape_id WHERE d.idx = -1;
+    INSERT INTO search_fts (rowid, text)
+        SELECT d.id, s.summary FROM search_docs d JOIN steps s ON s.tape_id = d.tape_id AND s.idx = d.idx;
+    CREATE TRIGGER search_tape_added AFTER INSERT ON tapes BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.id, -1);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.title);
+    END;
+    CREATE TRIGGER search_step_added AFTER INSERT ON steps BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.tape_id, new.idx);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.summary);
+    END;
+    CREATE TRIGGER search_title_changed AFTER UPDATE OF title ON tapes WHEN old.title IS NOT new.title BEGIN
+        UPDATE search_fts SET text = new.title
+            WHERE rowid = (SELECT id FROM search_docs WHERE tape_id = new.id AND idx = -1);
+    END;
+    CREATE TRIGGER search_tape_deleted AFTER DELETE ON tapes BEGIN
+        DELETE FROM search_fts WHERE rowid IN (SELECT id FROM search_docs WHERE tape_id = old.id);
+        DELETE FROM search_docs WHERE tape_id = old.id;
+    END;
+"""
+
+# Training runs (core/learning): one row per run, and one per committed update step or epoch.
+# A step row is the commit point of a run: resume continues after the last one.
+MIGRATIONS[3] = """
+    CREATE TABLE training_runs (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        status TEXT NOT NULL,
+        spec_id TEXT NOT NULL,
+        current_spec_id TEXT NOT NULL,
+        best_spec_id TEXT NOT NULL,
+        phase TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX training_runs_created ON training_runs(created_at);
+    CREATE TABLE training_steps (
+        run_id TEXT NOT NULL REFERENCES training_runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        spec_id TEXT NOT NULL,
+        accepted INTEGER,
+        train_score REAL,
+        val_score REAL,
+        tape_id TEXT,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, kind, epoch, step)
+    );
+"""
 
 
 class TapeSummary(BaseModel):
@@ -200,6 +270,10 @@ class Store:
                     for statement in _statements(MIGRATIONS[version]):
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now().isoformat()))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read query, for core modules that own tables here (training runs)."""
+        return self._connection().execute(sql, params).fetchall()
 
     def schema_version(self) -> int:
         row = self._connection().execute("SELECT MAX(version) FROM schema_migrations").fetchone()
@@ -343,9 +417,29 @@ class Store:
 
     def delete_tape(self, tape_id: str) -> None:
         """Removes a tape; its forks keep their own copies of the shared prefix and stay whole."""
+        self.delete_tapes([tape_id])
+
+    def delete_tapes(self, tape_ids: Iterable[str]) -> None:
+        """Removes tapes (all or none) with their steps and annotations; LLM calls stay, since
+        other tapes may link to them. Forks of a deleted tape keep a valid lineage: each is
+        re-pointed to the deleted tape's parent, forked at the shorter of the two shared prefixes;
+        forks of a deleted root become roots of their own families."""
         with self.transaction() as conn:
-            if not conn.execute("DELETE FROM tapes WHERE id = ?", (tape_id,)).rowcount:
-                raise NotFoundError(f"no tape with id {tape_id!r}")
+            for tape_id in tape_ids:
+                _delete_keeping_lineage(conn, tape_id)
+
+    def step_nodes(self, tape_id: str) -> list[str]:
+        """Names of the nodes that made the tape's steps, for jumping to a node."""
+        rows = self._connection().execute(
+            "SELECT DISTINCT node FROM steps WHERE tape_id = ? AND node != '' ORDER BY node", (tape_id,))
+        return [row[0] for row in rows]
+
+    def first_node_index(self, tape_id: str, node: str, start: int = 0) -> int | None:
+        """Index of the first step made by `node` at or after `start`."""
+        row = self._connection().execute(
+            "SELECT MIN(idx) FROM steps WHERE tape_id = ? AND node = ? AND idx >= ?", (tape_id, node, start)
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
 
     # --- LLM calls ---------------------------------------------------------------------------
 
@@ -427,7 +521,18 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """The statements of a migration script; a `;` inside a trigger body does not end its statement."""
+    statements: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip())
+    return statements
 
 
 def _step_row(tape_id: str, index: int, step: StepBase) -> tuple[Any, ...]:
@@ -462,6 +567,40 @@ def _upsert_tape(conn: sqlite3.Connection, tape: Tape) -> None:
     )
 
 
+def _delete_keeping_lineage(conn: sqlite3.Connection, tape_id: str) -> None:
+    gone = conn.execute("SELECT parent_id, root_id, fork_step FROM tapes WHERE id = ?", (tape_id,)).fetchone()
+    if gone is None:
+        raise NotFoundError(f"no tape with id {tape_id!r}")
+    for child in conn.execute("SELECT id, fork_step FROM tapes WHERE parent_id = ?", (tape_id,)).fetchall():
+        if gone["parent_id"] is not None:
+            # The child shares with its grandparent only what both links shared.
+            steps = [n for n in (child["fork_step"], gone["fork_step"]) if n is not None]
+            _set_lineage(conn, child["id"], gone["parent_id"], min(steps) if steps else None, gone["root_id"])
+            continue
+        _set_lineage(conn, child["id"], None, None, None)
+        conn.execute(
+            """WITH RECURSIVE below(id) AS (
+                   SELECT id FROM tapes WHERE parent_id = :child
+                   UNION SELECT t.id FROM tapes t JOIN below ON t.parent_id = below.id)
+               UPDATE tapes SET root_id = :child, metadata = json_set(metadata, '$.root_id', :child)
+               WHERE id IN below""",
+            {"child": child["id"]},
+        )
+    conn.execute("DELETE FROM tapes WHERE id = ?", (tape_id,))
+
+
+def _set_lineage(
+    conn: sqlite3.Connection, tape_id: str, parent_id: str | None, fork_step: int | None, root_id: str | None
+) -> None:
+    # Lineage lives in its columns (for queries) and in the metadata JSON (what load_tape returns).
+    conn.execute(
+        """UPDATE tapes SET parent_id = ?, fork_step = ?, root_id = ?,
+               metadata = json_set(metadata, '$.parent_id', ?, '$.fork_step', ?, '$.root_id', ?)
+           WHERE id = ?""",
+        (parent_id, fork_step, root_id, parent_id, fork_step, root_id, tape_id),
+    )
+
+
 def _refresh_totals(conn: sqlite3.Connection, tape_id: str) -> None:
     conn.execute(
         """UPDATE tapes SET
@@ -476,13 +615,22 @@ def _refresh_totals(conn: sqlite3.Connection, tape_id: str) -> None:
     )
 
 
+def _text_match(text: str) -> tuple[str, str]:
+    """An FTS condition for a substring: a quoted trigram phrase, or for fewer than three
+    characters (no trigram to look up) a LIKE over the indexed texts."""
+    if len(text) >= 3:
+        return "search_fts MATCH ?", '"' + text.replace('"', '""') + '"'
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "f.text LIKE ? ESCAPE '\\'", f"%{escaped}%"
+
+
 def _filter_sql(where: TapeFilter) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
     if where.text:
-        pattern = f"%{where.text}%"
-        clauses.append("(title LIKE ? OR id IN (SELECT tape_id FROM steps WHERE summary LIKE ?))")
-        params += [pattern, pattern]
+        clause, param = _text_match(where.text)
+        clauses.append(f"id IN (SELECT d.tape_id FROM search_fts f JOIN search_docs d ON d.id = f.rowid WHERE {clause})")
+        params.append(param)
     for column, value in (("agent", where.agent), ("status", where.status), ("root_id", where.root_id)):
         if value is not None:
             clauses.append(f"{column} = ?")

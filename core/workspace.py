@@ -18,6 +18,8 @@ from core.cache import LLMCache
 from core.config import LLMMode
 from core.errors import InputError, NotFoundError
 from core.interop import tape_files
+from core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
+from core.interop.formats import read_file
 from core.llm import LLM
 from core.loop import Event, RunEnded, run
 from core.spec import AgentSpec
@@ -122,6 +124,14 @@ class Workspace:
         return len(tapes)
 
     def import_file(self, path: Path) -> tape_files.ImportReport:
-        """Imports one file whole or not at all; tapes already in the store are left as they are."""
-        bundle = tape_files.read_bundle(path)
-        return tape_files.save_bundle(self.store, bundle, source=path)
+        """Imports one file whole or not at all; tapes already in the store are left as they are.
+
+        Our bundles, TapeAgents tapes (JSON or YAML, with `tapedata.sqlite` beside) and our OTLP
+        exports are told apart by content; the report says how faithfully the file came in."""
+        loaded = read_file(path)
+        report = tape_files.save_bundle(self.store, loaded.bundle, source=path)
+        return report.model_copy(update={"format": loaded.format, "fidelity": loaded.fidelity})
+
+    def export_data(self, selection: TapeSelection, fmt: ExportFormat, out: Path) -> ExportReport:
+        """Writes the selected tapes as a bundle, fine-tuning data (sft, dpo) or OTLP traces (otel)."""
+        return export_to_file(self, selection, fmt, out)

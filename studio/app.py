@@ -6,10 +6,15 @@ Pages are given as file paths from `pages/`; with st.navigation Streamlit's own 
 
 import streamlit as st
 
-from studio.state import BROWSE_PAGE, TAPE_PAGE
+from studio.state import BROWSE_PAGE, COMPARE_PAGE, DATA_PAGE, RUN_PAGE, SETTINGS_PAGE, TAPE_PAGE, TRAIN_PAGE
 
 st.set_page_config(page_title="Tape Studio", layout="wide")
 st.navigation([
     st.Page(BROWSE_PAGE, title="Browse", icon="📼", default=True),
     st.Page(TAPE_PAGE, title="Tape", icon="🔎"),
+    st.Page(COMPARE_PAGE, title="Compare", icon="⚖️"),
+    st.Page(RUN_PAGE, title="Run", icon="▶️"),
+    st.Page(DATA_PAGE, title="Data", icon="🗃️"),
+    st.Page(TRAIN_PAGE, title="Train", icon="🎓"),
+    st.Page(SETTINGS_PAGE, title="Settings", icon="⚙️"),
 ]).run()

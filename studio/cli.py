@@ -15,7 +15,9 @@ from typing import Any
 
 from core.config import LLM_MODES
 from core.errors import TapeStudioError
+from core.interop.exporting import EXPORT_FORMATS
 from core.loop import Event, RunEnded, StepAdded
+from studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 
 EXAMPLES = """\
 examples:
@@ -25,6 +27,8 @@ examples:
   tape-studio fork TAPE_ID --at 2 --replace-step '{"kind": "tool_call", "tool": "lookup", "arguments": {"query": "Spain"}}' --rerun
   tape-studio list --status failed --json
   tape-studio export ID1 ID2 --out tapes.json && tape-studio import tapes.json
+  tape-studio export --format sft --agent qa --successful --out sft.jsonl
+  tape-studio import runs/                      TapeAgents tapes (JSON/YAML) with runs/tapedata.sqlite
 
 environment: TAPE_STUDIO_HOME (data folder, default ~/.tape_studio), TAPE_STUDIO_MODEL (any litellm
 model string, default local/smollm2), TAPE_STUDIO_LLM_MODE (live | cached | replay, default cached).
@@ -74,12 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", default="", help="substring of the title or any step")
     p.add_argument("--limit", type=int, default=50)
 
-    p = sub.add_parser("import", parents=[common], help="import tape files (each whole or not at all)")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser("import", parents=[common], help="import tape files (each whole or not at all): our bundles, "
+                       "TapeAgents JSON/YAML (with tapedata.sqlite beside), our OTLP JSON")
+    p.add_argument("paths", nargs="+", type=Path, help="files, or folders whose .json/.yaml files to import")
 
-    p = sub.add_parser("export", parents=[common], help="export tapes with their LLM calls to one JSON file")
-    p.add_argument("tape_ids", nargs="+")
+    p = sub.add_parser("export", parents=[common], help="export tapes: a bundle with their LLM calls, fine-tuning "
+                       "data (sft, dpo) or OpenTelemetry traces (otel)")
+    p.add_argument("tape_ids", nargs="*", help="tapes to export (default: every tape that passes the filters)")
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="bundle",
+                   help="bundle (default), sft (OpenAI chat JSONL), dpo (preference pairs from forks), otel (OTLP JSON)")
+    p.add_argument("--agent", help="only tapes of this agent")
+    p.add_argument("--successful", action="store_true", help="only completed tapes without an error")
+    p.add_argument("--min-score", type=float, help="only tapes scored at least this")
+    p.add_argument("--tag", action="append", default=[], help="only tapes with this tag (repeatable)")
+
+    add_learning_commands(sub, common, llm)
     return parser
 
 
@@ -219,7 +233,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     failures, reports = 0, []
-    for path in args.paths:
+    for path in _import_paths(args.paths):
         try:
             report = ws.import_file(path)
         except TapeStudioError as exc:
@@ -230,20 +244,44 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{path}: imported {len(report.imported)} tapes ({report.steps} steps, {report.llm_calls} LLM calls)"
                   + (f", {len(report.skipped_existing)} already present" if report.skipped_existing else ""))
+            if report.fidelity is not None:
+                print(f"  {report.fidelity.summary()}")
+                print("".join(f"  repaired: {line}\n" for line in report.fidelity.repairs), end="")
     if args.json:
         print(json.dumps({"imported": [r.model_dump() for r in reports], "failed_files": failures}, indent=2))
     return 1 if failures else 0
 
 
+def _import_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for its tape files (TapeAgents keeps many beside one sqlite)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".yaml", ".yml"))
+        else:
+            found.append(path)
+    return found
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    from core.interop.exporting import TapeSelection
+
     ws = _workspace(args)
-    count = ws.export(args.tape_ids, args.out)
-    print(json.dumps({"out": str(args.out), "tapes": count}) if args.json else f"wrote {count} tapes to {args.out}")
+    selection = TapeSelection(ids=args.tape_ids, agent=args.agent, successful=args.successful,
+                              min_score=args.min_score, tags=args.tag)
+    report = ws.export_data(selection, args.format, args.out)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    print(f"wrote {args.out}: {report.summary()}")
+    for skipped in report.skipped:
+        print(f"  not exported: tape {skipped.tape_id} steps {skipped.steps}: {skipped.reason}")
     return 0
 
 
 COMMANDS = {"run": cmd_run, "resume": cmd_resume, "fork": cmd_fork, "show": cmd_show, "list": cmd_list,
             "import": cmd_import, "export": cmd_export}
+COMMANDS.update(LEARNING_COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

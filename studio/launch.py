@@ -35,6 +35,8 @@ def launch(store: str | None, port: int) -> int:
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
         "--theme.base", "light",
+        # Hides Streamlit's developer menu (deploy, rerun, settings): the studio is an app, not a script.
+        "--client.toolbarMode", "minimal",
     ]
     process = subprocess.Popen(command, env={**os.environ, STORE_ENV: str(path)})
     # A plain `kill` of the launcher reaches only this process: pass it on, or the server lives on alone.

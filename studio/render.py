@@ -7,6 +7,7 @@ for our own fixed labels, which never contain tape content.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,17 @@ FAMILY_LABELS = {
     "error": "⛔ :red[error]",
     "stop": "🏁 stop",
 }
+
+
+# Emphasis, code, links and images, headings, HTML, tables, strikethrough, math, and the
+# brackets of Streamlit's `:color[...]` directives.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """`text` with every Markdown character escaped, for messages (st.error, captions) that must
+    show a value that may come from a tape or a link, without it ever being read as markup."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def render_step(index: int, step: StepBase, selected: bool = False) -> None:
@@ -83,11 +95,11 @@ def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: C
 def render_llm_call(call: LLMCall) -> None:
     """The provenance of an LLM-made step: numbers, the prompt messages and the raw output."""
     st.text(f"model: {call.model}" + (" (answered from the cache)" if call.cached else ""))
-    numbers = st.columns(4)
-    numbers[0].metric("Prompt tokens", call.prompt_tokens)
-    numbers[1].metric("Completion tokens", call.completion_tokens)
-    numbers[2].metric("Cost ($)", f"{call.cost:.6f}")
-    numbers[3].metric("Latency (s)", f"{call.latency_s:.3f}")
+    # Two by two: the panel beside the steps is narrow, and four columns would cut the figures off.
+    for pair in ((("Prompt tokens", call.prompt_tokens), ("Completion tokens", call.completion_tokens)),
+                 (("Cost ($)", f"{call.cost:.6f}"), ("Latency (s)", f"{call.latency_s:.3f}"))):
+        for column, (label, value) in zip(st.columns(2), pair):
+            column.metric(label, value)
     if call.error:
         st.markdown("**Call error**")
         st.code(call.error, language=None, wrap_lines=True)

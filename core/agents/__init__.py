@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.agent import Agent
 from core.environment import Environment
 from core.errors import NotFoundError
 from core.llm import LLM
 from core.nodes import ToolInfo
-from core.spec import AgentSpec
+from core.spec import AgentSpec, ToolDoc
 
 from .explainer import EXPLAINER
 from .qa import QA
 from .writer import WRITER
+
+if TYPE_CHECKING:
+    from .tools import Tool
 
 BUILTIN_SPECS: dict[str, AgentSpec] = {spec.name: spec for spec in (QA, WRITER, EXPLAINER)}
 
@@ -33,10 +38,22 @@ def build_agent(spec: AgentSpec, llm: LLM) -> Agent:
         for node in spec.nodes
         if node.type == "delegate" and "agent" in node.settings
     }
-    infos = {name: ToolInfo(name=t.name, description=t.description, parameters=dict(t.parameters))
-             for name, t in TOOLS.items()}
+    infos = {name: tool_info(t, spec.tool_docs.get(name)) for name, t in TOOLS.items()}
     used = {tool for node in spec.nodes for tool in node.tools}
     return Agent(spec, llm, tools={name: infos[name] for name in used if name in infos}, subagents=subagents)
+
+
+def tool_info(tool: Tool, doc: ToolDoc | None = None) -> ToolInfo:
+    """What a node shows of `tool`, with the spec's own words where it overrides them.
+
+    Nodes list only argument names, so overridden argument docs ride along in the description."""
+    if doc is None:
+        return ToolInfo(name=tool.name, description=tool.description, parameters=dict(tool.parameters))
+    parameters = {name: doc.parameters.get(name) or text for name, text in tool.parameters.items()}
+    notes = "; ".join(f"{name}: {doc.parameters[name]}" for name in tool.parameters if doc.parameters.get(name))
+    description = doc.description or tool.description
+    return ToolInfo(name=tool.name, description=f"{description} ({notes})" if notes else description,
+                    parameters=parameters)
 
 
 def build_environment(agent: Agent) -> Environment:

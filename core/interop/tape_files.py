@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import InputError
+from core.interop.fidelity import FidelityReport
 from core.llm import LLMCall
 from core.store import Store
 from core.tape import KNOWN_STEPS, GenericStep, Tape
@@ -43,19 +44,27 @@ class ImportReport(BaseModel):
     skipped_existing: list[str] = Field(default_factory=list)
     steps: int = 0
     llm_calls: int = 0
+    format: str = FORMAT
+    fidelity: FidelityReport | None = None
+    """What the file held and how faithfully it came in (see core/interop/fidelity.py)."""
+
+
+def dump_bundle(tapes: list[Tape], calls: list[LLMCall]) -> str:
+    """The exchange file's text for these tapes and calls (each call once)."""
+    generic = sorted({step.kind for tape in tapes for step in tape.steps if isinstance(step, GenericStep)})
+    unique_calls = list({call.prompt_id: call for call in calls}.values())
+    return Bundle(tapes=tapes, llm_calls=unique_calls, generic_kinds=generic).model_dump_json(indent=1)
 
 
 def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall]) -> None:
     """Writes atomically: a reader never sees half a file, even if we are killed mid-write."""
-    generic = sorted({step.kind for tape in tapes for step in tape.steps if isinstance(step, GenericStep)})
-    unique_calls = list({call.prompt_id: call for call in calls}.values())
-    bundle = Bundle(tapes=tapes, llm_calls=unique_calls, generic_kinds=generic)
+    text = dump_bundle(tapes, calls)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(bundle.model_dump_json(indent=1))
+            handle.write(text)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; an export is meant to be shared
         os.replace(tmp, path)
     except BaseException:
@@ -112,7 +121,9 @@ def describe_validation_error(exc: Exception) -> str:
     # Tagged unions put the tag right after the step's index ("steps.3.tool_call.tool"); drop it.
     loc = first["loc"]
     tags = {*KNOWN_STEPS, "generic"}
-    location = _json_path([p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in tags)])
+    # A step validated on its own starts with the tag ("tool_call.tool"); drop that one too.
+    location = _json_path([p for i, p in enumerate(loc) if not (
+        p in tags and i < len(loc) - 1 and (i == 0 or isinstance(loc[i - 1], int)))])
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{location}: {first['msg']}{more}"
 
@@ -129,10 +140,20 @@ def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportRepor
     report = ImportReport(source=str(source))
     new_tapes = [tape for tape in bundle.tapes if not store.has_tape(tape.id)]
     report.skipped_existing = [tape.id for tape in bundle.tapes if store.has_tape(tape.id)]
-    linked = {step.metadata.prompt_id for tape in new_tapes for step in tape.steps if step.metadata.prompt_id}
+    linked = {prompt_id for tape in new_tapes for prompt_id in _linked_prompt_ids(tape.steps, tape.context)}
     calls = [call for call in bundle.llm_calls if call.prompt_id in linked]
     store.save_tapes(new_tapes, calls)
     report.imported = [tape.id for tape in new_tapes]
     report.steps = sum(len(tape.steps) for tape in new_tapes)
     report.llm_calls = len(calls)
     return report
+
+
+def _linked_prompt_ids(steps: Any, context: Any) -> set[str]:
+    """Prompt ids of a tape's steps and of any tape nested as its context (annotator tapes)."""
+    ids = {step.metadata.prompt_id for step in steps if step.metadata.prompt_id}
+    if isinstance(context, dict) and isinstance(context.get("steps"), list):
+        nested = [s.get("metadata") or {} for s in context["steps"] if isinstance(s, dict)]
+        ids |= {m["prompt_id"] for m in nested if isinstance(m, dict) and m.get("prompt_id")}
+        ids |= _linked_prompt_ids((), context.get("context"))
+    return ids

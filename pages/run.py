@@ -1,0 +1,67 @@
+"""Run: start a session of an agent on a task with a chosen model, and watch it stream into a new tape."""
+
+import streamlit as st
+
+from core.agents import BUILTIN_SPECS
+from core.config import default_model
+from core.errors import TapeStudioError
+from core.settings import load_settings
+from studio import runs
+from studio.live import live_panel
+from studio.render import plain, render_step, render_summary
+from studio.state import RUN_PAGE_TAPE, TAPE_PAGE, get_workspace, open_tape, session_id
+
+EXAMPLES = {"qa": "What is the capital of France?", "writer": "A two-line poem about rivers",
+            "explainer": "What is the capital of Japan?"}
+
+ws = get_workspace()
+st.title("Run")
+settings = load_settings(ws.store)
+stored = {f"{spec.name}@{spec.id}": f"{spec.name} · version {spec.id}" for spec in ws.store.list_specs()
+          if spec.name not in BUILTIN_SPECS or spec.id != BUILTIN_SPECS[spec.name].id}
+choices = {name: f"{name} · {spec.description}" for name, spec in BUILTIN_SPECS.items()} | stored
+
+agent_ref = st.selectbox("Agent", list(choices), format_func=choices.get, key="run_agent")
+task = st.text_area("Task", placeholder=EXAMPLES.get(agent_ref.partition("@")[0], "What should the agent do?"),
+                    key="run_task")
+left, right = st.columns([3, 1], vertical_alignment="bottom")
+model = left.text_input("Model", value=settings.model or default_model(), key="run_model",
+                        help="Any litellm model string, e.g. local/smollm2, openai/gpt-4o-mini, ollama/llama3.")
+step_once = right.toggle("Step once", key="run_step_once", help="Pause after one move; continue on the Tape page.")
+st.caption(f"LLM mode: {settings.llm_mode or 'from the environment (default cached)'} · change it in Settings.")
+
+
+def _start() -> None:
+    state = st.session_state  # callbacks read the widgets' newest values from here
+    try:
+        spec = ws.spec(state["run_agent"])
+        tape = ws.new_tape(spec, state["run_task"])
+        ws.store.save_spec(spec)
+        ws.store.save_tape(tape)  # stored before the thread starts, so the page can show it at once
+        runs.start(ws, session_id(), tape, model=state["run_model"].strip() or None,
+                   max_iterations=1 if state["run_step_once"] else None)
+    except TapeStudioError as exc:
+        st.session_state["run_error"] = str(exc)
+        return
+    st.session_state[RUN_PAGE_TAPE] = tape.id
+
+
+st.button("▶ Start", type="primary", on_click=_start, disabled=not task.strip())
+error = st.session_state.pop("run_error", None)
+if error:
+    st.error(plain(f"Could not start: {error}"))
+
+tape_id = st.session_state.get(RUN_PAGE_TAPE)
+if not tape_id or not ws.store.has_tape(tape_id):
+    st.info("Choose an agent, write a task and press Start: the steps appear here as the agent makes them.")
+    st.stop()
+st.divider()
+render_summary(ws.store.summary(tape_id))
+if st.button("Open in the debugger"):
+    open_tape(tape_id)
+    st.switch_page(TAPE_PAGE, query_params={"tape": tape_id})
+live_panel(session_id(), tape_id)
+live = runs.REGISTRY.get(session_id(), tape_id)
+if live is None or live.done:
+    for index, step in enumerate(ws.store.load_steps(tape_id, 0, 200)):
+        render_step(index, step)

@@ -1,0 +1,54 @@
+"""The Browse page's search and filters, turned into one TapeFilter (all filtering happens in SQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import get_args
+
+import streamlit as st
+
+from core.agents import BUILTIN_SPECS
+from core.store import TapeFilter
+from core.tape import TapeStatus
+from studio.state import BROWSE_PAGE_NO, get_workspace
+
+ERROR_CHOICES = {"with an error": True, "without errors": False}
+TABLE = "browse_table"
+
+
+def _changed() -> None:
+    # A new search starts from its first page, and the old row selection means other rows now.
+    st.session_state[BROWSE_PAGE_NO] = 1
+    st.session_state.pop(TABLE, None)
+
+
+def tape_filter(page_size: int) -> TapeFilter:
+    ws = get_workspace()
+    search, agent_col, status_col = st.columns([3, 1, 1])
+    text = search.text_input("Search", placeholder="text in the title or in any step", key="browse_text",
+                             on_change=_changed)
+    agents = sorted(set(ws.store.agents()) | set(BUILTIN_SPECS))
+    agent = agent_col.selectbox("Agent", agents, index=None, placeholder="any agent", key="browse_agent",
+                                on_change=_changed)
+    status = status_col.selectbox("Status", get_args(TapeStatus), index=None, placeholder="any status",
+                                  key="browse_status", on_change=_changed)
+    errors, low, high, dates = st.columns([1, 1, 1, 2])
+    error = errors.selectbox("Errors", list(ERROR_CHOICES), index=None, placeholder="with or without",
+                             key="browse_errors", on_change=_changed)
+    min_score = low.number_input("Min score", value=None, step=0.1, key="browse_min_score", on_change=_changed)
+    max_score = high.number_input("Max score", value=None, step=0.1, key="browse_max_score", on_change=_changed)
+    days = dates.date_input("Created between", value=[], key="browse_dates", on_change=_changed)
+    after, before = _day_range(days)
+    return TapeFilter(text=text.strip(), agent=agent, status=status, has_error=ERROR_CHOICES.get(error or ""),
+                      min_score=min_score, max_score=max_score, created_after=after, created_before=before,
+                      limit=page_size)
+
+
+def _day_range(days: object) -> tuple[datetime | None, datetime | None]:
+    """Whole days in UTC; a single picked day means that day."""
+    picked = list(days) if isinstance(days, (list, tuple)) else ([days] if days else [])
+    if not picked:
+        return None, None
+    start = datetime.combine(picked[0], time.min, tzinfo=UTC)
+    end = datetime.combine(picked[-1], time.min, tzinfo=UTC) + timedelta(days=1)
+    return start, end

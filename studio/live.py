@@ -1,0 +1,78 @@
+"""The live panel of a background run: new steps stream in as the run's thread stores them.
+
+A fragment polls the store every half second while the run lasts, redrawing only itself; when the
+run ends it reruns the whole page once, so the step list, totals and buttons catch up.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from studio.render import render_step
+from studio.runs import REGISTRY, LiveRun
+from studio.state import CURSOR_NEXT, get_workspace
+
+POLL_S = 0.5
+SHOWN = 12
+"""Newest steps drawn in the panel; the whole tape is in the step list once the run ends."""
+
+REASONS = {
+    "completed": "finished with an answer",
+    "failed": "failed: the last step says why",
+    "paused": "paused after one move (step once): continue or step again",
+    "stopped": "stopped at your request",
+    "error": "could not go on",
+}
+
+
+def live_panel(session: str, tape_id: str) -> None:
+    """Draws this session's run of `tape_id`, if there is one."""
+    live = REGISTRY.get(session, tape_id)
+    if live is None:
+        return
+    if live.done and live.acknowledged:
+        _ended(live, session)
+        return
+    st.fragment(run_every=None if live.done else POLL_S)(_stream)(session, tape_id)
+
+
+def _stream(session: str, tape_id: str) -> None:
+    live = REGISTRY.get(session, tape_id)
+    if live is None:
+        return
+    if live.done:
+        live.acknowledged = True
+        st.session_state[CURSOR_NEXT] = live.start_index + max(live.steps_added - 1, 0)
+        st.rerun(scope="app")
+    with st.container(border=True):
+        head, stop = st.columns([4, 1], vertical_alignment="center")
+        elapsed = f"{time.monotonic() - live.started_at:.0f} s"
+        head.markdown(f"**⏺ Running** · {live.steps_added} new steps · {elapsed}")
+        stop.button("⏹ Stop", key=f"stop_{tape_id}", on_click=live.stop.set, disabled=live.stop.is_set(),
+                    width="stretch")
+        _newest_steps(live)
+
+
+def _newest_steps(live: LiveRun) -> None:
+    ws = get_workspace()
+    if not ws.store.has_tape(live.tape_id):
+        st.warning("This tape was deleted while it ran.")
+        return
+    total = ws.store.summary(live.tape_id).n_steps
+    first = max(live.start_index, total - SHOWN)
+    if first > live.start_index:
+        st.caption(f"… {first - live.start_index} earlier new steps")
+    for offset, step in enumerate(ws.store.load_steps(live.tape_id, first, total)):
+        render_step(first + offset, step)
+
+
+def _ended(live: LiveRun, session: str) -> None:
+    line = (f"Run {REASONS.get(live.reason, live.reason)} · {live.steps_added} new steps · "
+            f"{live.new_calls} new LLM calls")
+    box = st.error if live.reason in ("failed", "error") else st.success
+    box(line)
+    if live.error:
+        st.code(live.error, language=None, wrap_lines=True)
+    st.button("Dismiss", key=f"dismiss_{live.tape_id}", on_click=REGISTRY.forget, args=(session, live.tape_id))
