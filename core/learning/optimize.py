@@ -1,0 +1,36 @@
+"""The optimizer stage: every enabled optimizer's proposals for one step, made in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from core.learning.context import Context
+from core.learning.pipeline_optimizer import propose_pipeline
+from core.learning.prompt_optimizer import propose_prompt
+from core.learning.tool_optimizer import pick_tool, propose_tool
+from core.llm import LLMCall
+from core.nodes import node_type
+from core.spec import AgentSpec
+from core.tape import AggregatedGradient, Proposal, Tape
+
+Job = Callable[[], tuple[Proposal, LLMCall]]
+
+
+def optimize(
+    ctx: Context, spec: AgentSpec, optimizers: Sequence[str], gradients: Sequence[AggregatedGradient],
+    failing: Sequence[Tape],
+) -> list[tuple[Proposal, LLMCall]]:
+    """Proposals for this step: one per node with a gradient, one for a tool, one for the graph."""
+    jobs: list[Job] = []
+    if "prompt" in optimizers:
+        for gradient in gradients:
+            node = spec.node(gradient.node)
+            if node_type(node).needs_llm and not node.prompt.is_empty():
+                jobs.append(lambda node=node, gradient=gradient: propose_prompt(ctx, node, gradient))
+    tool = pick_tool(spec, failing) if "tool" in optimizers else None
+    users = [g for g in gradients if tool in spec.node(g.node).tools]
+    if tool and users:
+        jobs.append(lambda: propose_tool(ctx, spec, tool, users))
+    if "pipeline" in optimizers and gradients:
+        jobs.append(lambda: propose_pipeline(ctx, spec, gradients))
+    return ctx.map(lambda job: job(), jobs)

@@ -1,0 +1,60 @@
+"""Evaluating an agent version on a dataset split outside training (`tape-studio eval`)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel, ConfigDict
+
+from core.learning.context import Context
+from core.learning.datasets import MetricName, load_dataset
+from core.learning.evaluate import evaluate, mean
+from core.learning.meter import Meter, Usage, total
+from core.tape import new_id
+from core.workspace import Workspace
+
+
+class ExampleResult(BaseModel):
+    """One example's outcome, with the tape to open in the studio."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    input: str
+    target: str | None
+    prediction: str
+    score: float
+    feedback: str
+    tape_id: str
+
+
+class EvalReport(BaseModel):
+    """A spec's mean score on a split, example by example."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec_id: str
+    dataset: str
+    split: str
+    metric: str
+    score: float
+    examples: list[ExampleResult]
+    usage: Usage
+
+
+def evaluate_agent(
+    ws: Workspace, agent: str, dataset: str, split: str = "test", workers: int = 2, metric: MetricName | None = None
+) -> EvalReport:
+    spec = ws.spec(agent)
+    data = load_dataset(dataset, metric)
+    examples = data.split(split)
+    meter = Meter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        ctx = Context(store=ws.store, llm=ws.llm, meter=meter, run_id=f"eval-{new_id()}", metric=data.metric, pool=pool)
+        ws.store.save_spec(spec)
+        _, scored = evaluate(ctx, spec, examples, split, "eval")
+    results = [ExampleResult(id=s.example.id, input=s.example.input, target=s.example.target,
+                             prediction=s.loss.prediction, score=s.loss.score, feedback=s.loss.feedback,
+                             tape_id=s.tape.id) for s in scored]
+    return EvalReport(spec_id=spec.id, dataset=data.name, split=split, metric=data.metric,
+                      score=mean([r.score for r in results]), examples=results, usage=total(meter.snapshot()))

@@ -1,0 +1,33 @@
+"""A run's summary as plain JSON: what `tape-studio train --json` prints and the studio shows."""
+
+from __future__ import annotations
+
+from pydantic import JsonValue
+
+from core.learning.meter import Usage, total
+from core.learning.records import StepRow, TrainingRun
+
+
+def epoch_rows(rows: list[StepRow]) -> list[dict[str, JsonValue]]:
+    return [{"epoch": r.epoch, "train": r.train_score, "val": r.val_score, "accepted": r.accepted,
+             "rejected": r.rejected, "spec_id": r.spec_id}
+            for r in rows if r.kind == "epoch" and r.epoch > 0]
+
+
+def summarize(
+    run: TrainingRun, rows: list[StepRow], test: dict[str, float] | None, usage: dict[str, Usage]
+) -> dict[str, JsonValue]:
+    baseline = next((r for r in rows if r.kind == "epoch" and r.epoch == 0), None)
+    best_val = next((r.val_score for r in rows if r.spec_id == run.best_spec_id and r.val_score is not None), None)
+    spent = total(usage)
+    return {
+        "run_id": run.id, "status": run.status, "error": run.error, "agent": run.agent, "dataset": run.dataset,
+        "v0": {"spec_id": run.spec_id, "val": baseline.val_score if baseline else None},
+        "epochs": epoch_rows(rows),  # type: ignore[dict-item]
+        "best_spec_id": run.best_spec_id, "best_val": best_val,
+        "test": test,  # type: ignore[dict-item]
+        "steps": sum(r.kind == "step" for r in rows),
+        "llm_calls": spent.calls, "new_llm_calls": spent.new_calls,
+        "tokens": spent.prompt_tokens + spent.completion_tokens, "cost": round(spent.cost, 6),
+        "usage": {role: part.model_dump() for role, part in sorted(usage.items())},  # type: ignore[dict-item]
+    }

@@ -1,0 +1,50 @@
+"""Records demo_tapes/training/: one real training run of the qa agent with the embedded model.
+
+Run it after changing a learning prompt or the qa agent; the Train page shows this run on a fresh
+store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 2] [--batch 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.learning.bundle import export_run
+from core.learning.train_config import TrainConfig
+from core.learning.trainer import Progress, Trainer
+from core.workspace import Workspace
+
+
+def report(progress: Progress) -> None:
+    print(f"  [{progress.done}/{progress.total}] {progress.phase}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "demo_tapes" / "training")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=2)
+    args = parser.parse_args()
+    ws = Workspace(Path(tempfile.mkdtemp(prefix="tape-demo-training-")) / "store.sqlite", mode="live")
+    config = TrainConfig(agent="qa", dataset="qa", epochs=args.epochs, batch_size=args.batch, workers=2,
+                         optimizers=("prompt", "tool", "pipeline"))
+    trainer = Trainer(ws, on_progress=report)
+    started = time.perf_counter()
+    run = trainer.run(trainer.start(config).id)
+    summary = run.summary or {}
+    print(f"run {run.id}: {run.status} in {time.perf_counter() - started:.0f} s; v0 val {summary['v0']} → "
+          f"best {summary['best_spec_id']} val {summary['best_val']}; test {summary['test']}", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*.json"):
+        old.unlink()
+    path = args.out / f"qa-{args.epochs}-epochs-batch-{args.batch}.json"
+    tapes = export_run(ws.store, run.id, path)
+    print(f"wrote {path} ({tapes} tapes, {path.stat().st_size // 1024} KiB)", file=sys.stderr)
+    return 0 if run.status == "completed" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The `train` and `eval` subcommands of `tape-studio` (agent symbolic learning from a terminal)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from core.errors import InputError
+
+TRAIN_EXAMPLES = """\
+examples:
+  tape-studio train --agent qa --dataset qa --epochs 2 --batch 2
+  tape-studio train --agent qa --dataset my_set/ --policy minibatch --optimizers prompt,tool,pipeline
+  tape-studio train --resume RUN_ID                  continue after a crash, Ctrl+C or the budget
+  tape-studio eval --agent qa@SPEC_ID --dataset qa --split test
+"""
+
+
+def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
+    from typing import get_args
+
+    from core.learning.datasets import SPLITS, MetricName
+    from core.learning.gate import POLICIES
+
+    metrics = list(get_args(MetricName))
+    p = sub.add_parser("train", parents=[common, llm], help="train an agent's prompts, tools and graph on a dataset",
+                       epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--agent", help="built-in agent, spec id or NAME@SPEC_ID to start from")
+    p.add_argument("--dataset", help="built-in set (qa, writer), a folder of train/val/test.jsonl, or a JSONL file")
+    p.add_argument("--resume", metavar="RUN_ID", help="continue a stored run from its last committed step")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch", type=int, default=2, help="minibatch size")
+    p.add_argument("--workers", type=int, default=2, help="threads for model calls")
+    p.add_argument("--policy", choices=POLICIES, default="minibatch+val", help="gate policy (default minibatch+val)")
+    p.add_argument("--optimizers", default="prompt,tool", help="comma list of prompt, tool, pipeline")
+    p.add_argument("--metric", choices=metrics, help="override the dataset's metric")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--optimizer-model", help="model for judge, backward and optimizers (default: the agent's)")
+    p.add_argument("--max-llm-calls", type=int, help="budget: stop after this many model calls (cache hits free)")
+    p.add_argument("--max-cost", type=float, help="budget: stop after spending this many dollars")
+    p.add_argument("--no-test", action="store_true", help="skip the final test-split report")
+
+    p = sub.add_parser("eval", parents=[common, llm], help="score an agent version on a dataset split")
+    p.add_argument("--agent", required=True, help="built-in agent, spec id or NAME@SPEC_ID")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", choices=SPLITS, default="test")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--metric", choices=metrics)
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from core.workspace import Workspace
+
+    return Workspace(args.store, model=args.model, mode=args.llm_mode)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.learning.meter import Budget
+    from core.learning.trainer import Trainer
+
+    ws = _workspace(args)
+    bar = _ProgressBar(enabled=not args.json)
+    trainer = Trainer(ws, on_progress=bar.update)
+    if args.resume:
+        budget = Budget(max_llm_calls=args.max_llm_calls, max_cost=args.max_cost)
+        run_id = args.resume
+        run = trainer.run(run_id, budget if args.max_llm_calls or args.max_cost else None)
+    else:
+        run = trainer.run(trainer.start(_config(args)).id)
+    bar.close()
+    summary = run.summary or {}
+    print(json.dumps(summary, indent=2) if args.json else _describe(summary))
+    return 0 if run.status == "completed" else 1
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from core.learning.train_config import OPTIMIZERS, TrainConfig
+
+    if not args.agent or not args.dataset:
+        raise InputError("train needs --agent and --dataset (or --resume RUN_ID)")
+    optimizers = tuple(name.strip() for name in args.optimizers.split(",") if name.strip())
+    unknown = [name for name in optimizers if name not in OPTIMIZERS]
+    if unknown or not optimizers:
+        raise InputError(f"--optimizers: {unknown[0] if unknown else 'none given'!r} is not one of {', '.join(OPTIMIZERS)}")
+    try:
+        return TrainConfig(agent=args.agent, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch,
+                           workers=args.workers, policy=args.policy, optimizers=optimizers, metric=args.metric,
+                           seed=args.seed, optimizer_model=args.optimizer_model, max_llm_calls=args.max_llm_calls,
+                           max_cost=args.max_cost, evaluate_test=not args.no_test)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"--{str(first['loc'][0]).replace('_size', '').replace('_', '-')}: {first['msg']}") from None
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    def score(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = [f"run {summary.get('run_id')}: {summary.get('status')}" + (f" ({summary['error']})" if summary.get("error") else "")]
+    lines.append(f"  v0  {summary['v0']['spec_id']}  val {score(summary['v0']['val'])}")
+    for epoch in summary.get("epochs", []):
+        lines.append(f"  epoch {epoch['epoch']}: train {score(epoch['train'])} · val {score(epoch['val'])} · "
+                     f"{epoch['accepted']} accepted, {epoch['rejected']} rejected · spec {epoch['spec_id']}")
+    lines.append(f"  best {summary.get('best_spec_id')}  val {score(summary.get('best_val'))}")
+    if summary.get("test"):
+        lines.append(f"  test (reported only): v0 {score(summary['test']['v0'])} → best {score(summary['test']['best'])}")
+    lines.append(f"  {summary.get('llm_calls')} LLM calls ({summary.get('new_llm_calls')} new), "
+                 f"{summary.get('tokens')} tokens, ${summary.get('cost', 0):.4f}")
+    if summary.get("status") != "completed":
+        lines.append(f"  resume with: tape-studio train --resume {summary.get('run_id')}")
+    return "\n".join(lines)
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr over the run's units (steps and epoch ends), showing the phase."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = -1
+
+    def update(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        if not sys.stderr.isatty():
+            if progress.done != self.done:  # a log, not a redrawn bar: one line per finished unit
+                print(f"[{progress.done}/{progress.total}] {progress.phase}", file=sys.stderr, flush=True)
+                self.done = progress.done
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=progress.total, file=sys.stderr, unit="unit", dynamic_ncols=True)
+        self.bar.n = progress.done
+        self.bar.set_description_str(progress.phase[:60])
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from core.learning.report import evaluate_agent
+
+    report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    print(f"{report.spec_id} on {report.dataset}/{report.split} ({report.metric}): {report.score:.3f}")
+    for example in report.examples:
+        print(f"  {example.score:.2f}  {example.id:<14} {example.prediction[:50]!r}  tape {example.tape_id}")
+    return 0
+
+
+LEARNING_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "eval": cmd_eval}

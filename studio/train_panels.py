@@ -1,0 +1,229 @@
+"""The Train page's sections. Model-written text (gradients, proposals, prompts) is drawn with
+st.text / st.code / dataframes only: it is untrusted and never rendered as markdown or HTML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core.agents import BUILTIN_SPECS
+from core.errors import NotFoundError, TapeStudioError
+from core.learning import records as rec
+from core.learning.datasets import BUILTIN
+from core.learning.gate import POLICIES
+from core.learning.prompt_diff import marked, spec_diff
+from core.learning.records import StepRow, TrainingRun
+from core.learning.train_config import OPTIMIZERS, TrainConfig
+from core.learning.trainer import plan
+from core.learning.versions import Version, edge_changes, node_changes
+from core.spec import AgentSpec
+from core.workspace import Workspace
+from studio import train_charts as charts
+from studio import train_data as data
+from studio import train_runner as runner
+from studio.render import render_llm_call
+from studio.state import TAPE_PAGE, TRAIN_ROWS_SEEN, TRAIN_RUN, open_tape
+
+
+def run_label(run: TrainingRun) -> str:
+    return f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {run.status} · {run.id[:8]}"
+
+
+def launch_form(ws: Workspace) -> None:
+    """Configure and start a run; it trains in the background and the page follows it."""
+    with st.form("train_launch"):
+        left, middle, right = st.columns(3)
+        agent = left.selectbox("Agent", sorted(BUILTIN_SPECS), key="train_agent")
+        dataset = left.selectbox("Dataset", sorted(BUILTIN), key="train_dataset")
+        epochs = middle.number_input("Epochs", 1, 50, 2, key="train_epochs")
+        batch = middle.number_input("Minibatch size", 1, 64, 2, key="train_batch")
+        workers = middle.number_input("Workers", 1, 16, 2, key="train_workers")
+        policy = right.selectbox("Gate policy", POLICIES, index=POLICIES.index("minibatch+val"), key="train_policy")
+        optimizers = right.multiselect("Optimizers", OPTIMIZERS, default=["prompt", "tool"], key="train_optimizers")
+        budget = right.number_input("Max LLM calls (0: no limit)", 0, 100_000, 0, key="train_budget")
+        if st.form_submit_button("Start training", type="primary") and optimizers:
+            config = TrainConfig(agent=agent, dataset=dataset, epochs=int(epochs), batch_size=int(batch),
+                                 workers=int(workers), policy=policy, optimizers=tuple(optimizers),
+                                 max_llm_calls=int(budget) or None)
+            run_id = runner.start_run(ws, config)
+            st.session_state[TRAIN_RUN] = run_id
+            st.query_params["run"] = run_id
+
+
+STALE_AFTER_S = 180
+"""A "running" run whose store row has not moved for this long is presumed dead (killed process)."""
+
+
+def live_status(ws: Workspace, run_id: str) -> None:
+    """The run's progress; while it trains (here or in another process) it refreshes itself."""
+    run = rec.load_run(ws.store, run_id)
+    if run.status == "running" and (runner.is_running(run_id) or _age_s(run) < STALE_AFTER_S):
+        _polling_status(ws, run_id)
+    else:
+        _status(ws, run_id)
+
+
+@st.fragment(run_every=2.0)
+def _polling_status(ws: Workspace, run_id: str) -> None:
+    _status(ws, run_id)
+
+
+def _status(ws: Workspace, run_id: str) -> None:
+    """Phase and committed units; redraws the whole page when a unit commits."""
+    run = rec.load_run(ws.store, run_id)
+    rows = rec.load_rows(ws.store, run_id)
+    units = len(plan(run.config, _train_size(run))) - 1
+    running = runner.is_running(run_id)
+    st.progress(min(len(rows) / max(units, 1), 1.0), text=f"{len(rows)} of {units} units committed")
+    stale = run.status == "running" and not running and _age_s(run) >= STALE_AFTER_S
+    st.text(f"status: {run.status}" + (" (running in this studio)" if running else "")
+            + (f" · {run.phase}" if run.phase else "")
+            + (f" · no progress for {_age_s(run):.0f} s: its process may have died" if stale else ""))
+    if run.error or runner.last_error(run_id):
+        st.code(run.error or runner.last_error(run_id), language=None, wrap_lines=True)
+    if running:
+        st.button("Stop after this stage", on_click=runner.request_stop, args=(run_id,), key="train_stop")
+    elif run.status != "completed" and (run.status != "running" or stale):
+        st.button("Resume", on_click=runner.resume_run, args=(ws, run_id), key="train_resume")
+    seen = st.session_state.get(TRAIN_ROWS_SEEN)
+    st.session_state[TRAIN_ROWS_SEEN] = (run_id, len(rows))
+    if seen is not None and seen[0] == run_id and seen[1] != len(rows):
+        st.rerun(scope="app")  # a unit committed: the charts below are stale
+
+
+def _age_s(run: TrainingRun) -> float:
+    return (datetime.now(UTC) - run.updated_at).total_seconds()
+
+
+def _train_size(run: TrainingRun) -> int:
+    from core.learning.datasets import load_dataset
+
+    try:
+        return len(load_dataset(run.config.dataset, run.config.metric).split("train"))
+    except TapeStudioError:  # a user's dataset file that moved: show progress without a total
+        return 1
+
+
+def scores_panel(rows: list[StepRow]) -> None:
+    epochs, steps = data.epoch_frame(rows), data.step_frame(rows)
+    if epochs.empty:
+        st.info("No epoch finished yet.")
+        return
+    st.plotly_chart(charts.score_chart(epochs, steps), key="train_scores")
+    st.dataframe(epochs.drop(columns=["total_cost"]), hide_index=True, key="train_epochs_table")
+    st.dataframe(steps[["epoch", "step", "decision", "train", "candidate", "val_candidate", "reason", "calls",
+                        "tokens", "cost"]], hide_index=True, key="train_steps_table")
+
+
+def gradients_panel(ws: Workspace, rows: list[StepRow], spec_order: list[str]) -> None:
+    """Nodes × minibatch examples: each parameter gradient, beside the aggregated one per node."""
+    steps = [row for row in rows if row.kind == "step" and row.tape_id]
+    if not steps:
+        st.info("No update step committed yet.")
+        return
+    row = st.selectbox("Step", steps, format_func=lambda r: f"epoch {r.epoch} · step {r.step + 1} · {r.decision}",
+                       key="train_grad_step")
+    tape = ws.store.load_tape(row.tape_id)
+    grid = data.gradient_grid(tape, spec_order)
+    _loss_header(grid)
+    if not grid.nodes:
+        st.info("No gradients in this step (every example was solved, or backward produced none).")
+    for node in grid.nodes:
+        _gradient_row(ws, tape.id, grid, node)
+    _proposals(ws, tape.id, grid)
+
+
+def _loss_header(grid: data.GradientGrid) -> None:
+    columns = st.columns(len(grid.losses) + 1)
+    columns[0].text("node \\ example")
+    for column, (_, loss) in zip(columns[1:], grid.losses, strict=True):
+        column.text(f"{loss.example_id}: score {loss.score:.2f}")
+        column.text(loss.feedback)
+
+
+def _gradient_row(ws: Workspace, record_tape: str, grid: data.GradientGrid, node: str) -> None:
+    st.subheader(node, divider="gray")
+    columns = st.columns(len(grid.losses) + 1)
+    for column, (_, loss) in zip(columns[:-1], grid.losses, strict=True):
+        with column:
+            cells = grid.cells.get((node, loss.example_id), [])
+            if not cells:
+                st.text("solved: no gradient" if loss.score >= 1.0 else "no visit of this node")
+            for index, gradient in cells:
+                st.text(gradient.error or gradient.parameter)
+                st.text(f"needed from upstream: {gradient.input_gradient or '-'}")
+                _links(ws, record_tape, index, gradient.tape_id, gradient.step_index, gradient.metadata.prompt_id)
+    with columns[-1]:
+        st.text("aggregated (what the optimizer read)" + (", summarised" if node in grid.aggregated
+                                                         and grid.aggregated[node][1].summarized else ""))
+        st.code(grid.aggregated[node][1].text if node in grid.aggregated else "-", language=None, wrap_lines=True)
+
+
+def _links(ws: Workspace, record_tape: str, index: int, forward_tape: str, step: int, prompt_id: str) -> None:
+    left, right = st.columns(2)
+    if left.button("Forward step", key=f"fwd_{record_tape}_{index}", help=f"tape {forward_tape}, step {step}"):
+        _open(forward_tape, step)
+    if right.button("Record", key=f"rec_{record_tape}_{index}", help="this gradient on its record tape"):
+        _open(record_tape, index)
+    if prompt_id:
+        with st.expander("Prompt that wrote it"):
+            try:
+                render_llm_call(ws.store.load_llm_call(prompt_id))
+            except NotFoundError:
+                st.text("(the call is not in the store)")
+
+
+def _open(tape_id: str, step: int) -> None:
+    open_tape(tape_id, step)
+    st.switch_page(TAPE_PAGE, query_params={"tape": tape_id})
+
+
+def _proposals(ws: Workspace, record_tape: str, grid: data.GradientGrid) -> None:
+    st.subheader("Proposals", divider="gray")
+    for _index, proposal in grid.proposals:
+        st.text(proposal.summary())
+        st.json(proposal.changes, expanded=False)
+        if proposal.metadata.prompt_id:
+            with st.expander("Optimizer prompt and raw output"):
+                render_llm_call(ws.store.load_llm_call(proposal.metadata.prompt_id))
+
+
+def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
+    """Side-by-side word diff between any two versions (rejected candidates too), then lengths."""
+    labels = {v.label: v for v in versions}
+    left, right = st.columns(2)
+    old = left.selectbox("From", list(labels), index=0, key="train_diff_old")
+    new = right.selectbox("To", list(labels), index=len(labels) - 1, key="train_diff_new")
+    diffs = [d for d in spec_diff(specs[labels[old].spec_id], specs[labels[new].spec_id]) if d.changed]
+    if not diffs:
+        st.info("These two versions have the same prompts.")
+    for diff in diffs:
+        st.text(f"{diff.node} · {diff.component}")
+        a, b = st.columns(2)
+        a.code(marked(diff.segments, "old") or "(empty)", language=None, wrap_lines=True)
+        b.code(marked(diff.segments, "new") or "(empty)", language=None, wrap_lines=True)
+    st.subheader("Prompt length per node", divider="gray")
+    st.plotly_chart(charts.length_chart(data.length_frame(versions, specs)), key="train_lengths")
+
+
+def graph_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
+    labels = {v.label: v for v in versions}
+    chosen = labels[st.selectbox("Version", list(labels), index=len(labels) - 1, key="train_graph_version")]
+    spec = specs[chosen.spec_id]
+    parent = specs.get(chosen.parent_id or "")
+    added, removed = edge_changes(parent, spec)
+    st.plotly_chart(charts.graph_chart(spec, node_changes(parent, spec), added), key="train_graph")
+    gone = [n.name for n in parent.nodes if n.name not in {m.name for m in spec.nodes}] if parent else []
+    st.text(f"spec {spec.id} · parent {chosen.parent_id or '-'}"
+            + (f" · removed nodes: {', '.join(gone)}" if gone else "")
+            + (f" · removed edges: {', '.join(f'{e.source}->{e.target}' for e in removed)}" if removed else ""))
+
+
+def usage_panel(run: TrainingRun, rows: list[StepRow]) -> None:
+    usage = data.usage_frame(data.run_usage(run, rows))
+    if usage.empty:
+        st.info("No LLM calls yet.")
+        return
+    st.dataframe(usage, hide_index=True, key="train_usage_table")
+    st.bar_chart(usage, x="role", y=["calls", "new_calls"], stack=False)

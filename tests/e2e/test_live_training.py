@@ -1,0 +1,48 @@
+"""Training with the real embedded model through the installed command: structure, never wording."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
+
+from core.learning import records as rec
+from core.store import Store
+
+pytestmark = pytest.mark.live_model
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_one_epoch_of_qa_leaves_every_record_viewable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_LLM_MODE": "live"}
+    done = subprocess.run([sys.executable, "-m", "studio.cli", "train", "--agent", "qa", "--dataset", "qa",
+                           "--epochs", "1", "--batch", "2", "--json"], env=env, capture_output=True, text=True,
+                          timeout=400, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"run_id", "epochs", "best_spec_id"} <= set(result) and result["status"] == "completed"
+    assert [set(e) for e in result["epochs"]] == [{"epoch", "train", "val", "accepted", "rejected", "spec_id"}]
+    assert 0.0 <= result["epochs"][0]["val"] <= 1.0 and result["test"] is not None
+
+    store = Store(tmp_path / "store.sqlite")
+    steps = rec.load_rows(store, result["run_id"], "step")
+    kinds = {step.kind for row in steps for step in store.load_tape(row.tape_id).steps}
+    assert {"loss", "decision"} <= kinds
+    assert {"gradient", "proposal"} <= kinds  # the small model fails some training questions
+    for row in steps:
+        for step in store.load_tape(row.tape_id).steps:
+            if step.metadata.prompt_id:
+                assert store.load_llm_call(step.metadata.prompt_id).model == "local/smollm2"
+
+    monkeypatch.setenv("TAPE_STUDIO_STORE", str(tmp_path / "store.sqlite"))
+    streamlit.cache_resource.clear()
+    page = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
+    assert not page.exception
+    assert any("status: completed" in str(t.value) for t in page.text)
+    streamlit.cache_resource.clear()

@@ -1,0 +1,19 @@
+"""Helpers for the learning tests (the fixtures that use them are in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.learning.context import Context
+from core.learning.datasets import builtin_dataset
+from core.learning.meter import Meter
+from core.workspace import Workspace
+
+MakeWorkspace = Callable[..., Workspace]
+
+
+def make_context(ws: Workspace, **changes: object) -> Context:
+    fields: dict[str, object] = {"store": ws.store, "llm": ws.llm, "meter": Meter(), "run_id": "test-run",
+                                 "metric": "answer", "train_examples": builtin_dataset("qa").split("train")}
+    fields.update(changes)
+    return Context(**fields)  # type: ignore[arg-type]

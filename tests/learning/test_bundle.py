@@ -1,0 +1,58 @@
+"""Training runs as files: export/import round trip, and the recorded demo run in demo_tapes/training/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from learning_helpers import MakeWorkspace
+
+from core.agents import build_agent, build_environment, builtin_spec
+from core.cache import LLMCache
+from core.demo import load_demo_tapes, training_files
+from core.learning import records as rec
+from core.learning.bundle import export_run, import_run, read_run_bundle
+from core.learning.train_config import TrainConfig
+from core.learning.trainer import Trainer
+from core.llm import LLM, record_calls
+from core.loop import run_to_end
+from core.store import Store
+from core.tape import Tape, TapeMetadata
+
+
+def test_a_run_survives_export_and_import(make_ws: MakeWorkspace, tmp_path: Path) -> None:
+    ws = make_ws()
+    trainer = Trainer(ws)
+    run = trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=4)).id)
+    path = tmp_path / "run.json"
+    count = export_run(ws.store, run.id, path)
+    other = Store(tmp_path / "other.sqlite")
+    assert import_run(other, read_run_bundle(path), path) == [run.id]
+    assert rec.load_rows(other, run.id) == rec.load_rows(ws.store, run.id)
+    assert rec.load_run(other, run.id).summary == run.summary
+    assert other.load_spec(run.best_spec_id) == ws.store.load_spec(run.best_spec_id)
+    assert other.count_tapes() == count
+    assert import_run(other, read_run_bundle(path), path) == []  # a second import changes nothing
+
+
+def test_the_demo_run_loads_on_a_fresh_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    load_demo_tapes(store)
+    runs = rec.list_runs(store)
+    assert len(runs) == len(training_files()) == 1
+    run = runs[0]
+    assert run.status == "completed" and run.spec_id == builtin_spec("qa").id, "re-record: scripts/make_demo_training.py"
+    rows = rec.load_rows(store, run.id)
+    kinds = {s.kind for row in rows if row.tape_id for s in store.load_tape(row.tape_id).steps}
+    assert {"loss", "gradient", "aggregated_gradient", "proposal", "gate_result", "decision"} <= kinds
+
+
+def test_the_demo_runs_forward_tapes_replay_from_their_recorded_calls(tmp_path: Path) -> None:
+    bundle = read_run_bundle(training_files()[0])
+    cache = LLMCache(tmp_path / "cache")
+    record_calls(cache, bundle.llm_calls)
+    recorded = next(t for t in bundle.tapes if t.metadata.agent == "qa" and t.metadata.spec_id == builtin_spec("qa").id
+                    and t.metadata.status == "completed")
+    agent = build_agent(builtin_spec("qa"), LLM(model="local/smollm2", mode="replay", cache=cache))
+    replayed = run_to_end(agent, build_environment(agent), Tape(metadata=TapeMetadata(agent="qa"),
+                                                                steps=recorded.steps[:1])).tape
+    assert [s.body() for s in replayed.steps] == [s.body() for s in recorded.steps]
