@@ -7,9 +7,20 @@ import pytest
 
 from core.errors import NotFoundError
 from core.llm import LLMCall
+from core.migrations import MIGRATIONS
 from core.spec import AgentSpec, NodeSpec
-from core.store import MIGRATIONS, Store, TapeFilter
-from core.tape import FinalAnswer, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape
+from core.store import Store, TapeFilter
+from core.tape import (
+    FinalAnswer,
+    StepMetadata,
+    Tape,
+    TapeMetadata,
+    Task,
+    Thought,
+    ToolCall,
+    ToolResult,
+    fork_tape,
+)
 
 
 @pytest.fixture

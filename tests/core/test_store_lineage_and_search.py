@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from core import migrations
 from core import store as store_module
 from core.errors import NotFoundError
-from core.store import MIGRATIONS, Store, TapeFilter
+from core.migrations import MIGRATIONS
+from core.store import Store, TapeFilter
 from core.tape import (
     FinalAnswer,
     StepMetadata,
@@ -100,7 +102,7 @@ def test_upgrading_a_version_1_store_indexes_its_existing_tapes(tmp_path: Path, 
 
 
 def test_migration_scripts_split_around_trigger_bodies() -> None:
-    statements = store_module._statements(MIGRATIONS[2])
+    statements = migrations.statements(MIGRATIONS[2])
     triggers = [s for s in statements if s.startswith("CREATE TRIGGER")]
     assert len(triggers) == 4 and all(s.endswith("END;") for s in triggers)
 

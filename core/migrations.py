@@ -1,0 +1,169 @@
+"""The store's schema as numbered migrations, applied once each and recorded in the store.
+
+A migration is never edited once released: a change to the schema is a new number, so a store
+made by any earlier version upgrades itself on open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE tapes (
+        id TEXT PRIMARY KEY,
+        parent_id TEXT,
+        root_id TEXT,
+        fork_step INTEGER,
+        author TEXT NOT NULL DEFAULT '',
+        agent TEXT NOT NULL DEFAULT '',
+        spec_id TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        result TEXT,
+        score REAL,
+        n_steps INTEGER NOT NULL DEFAULT 0,
+        n_llm_calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        context TEXT
+    );
+    CREATE INDEX tapes_created ON tapes(created_at);
+    CREATE INDEX tapes_parent ON tapes(parent_id);
+    CREATE INDEX tapes_root ON tapes(root_id);
+    CREATE INDEX tapes_agent_status ON tapes(agent, status);
+    CREATE TABLE steps (
+        tape_id TEXT NOT NULL REFERENCES tapes(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        step_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        family TEXT NOT NULL,
+        node TEXT NOT NULL DEFAULT '',
+        agent TEXT NOT NULL DEFAULT '',
+        prompt_id TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL,
+        PRIMARY KEY (tape_id, idx)
+    );
+    CREATE INDEX steps_prompt ON steps(prompt_id, tape_id) WHERE prompt_id != '';
+    CREATE TABLE llm_calls (
+        prompt_id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        cost REAL NOT NULL,
+        latency_s REAL NOT NULL,
+        cached INTEGER NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE specs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        parent_id TEXT,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tape_id TEXT NOT NULL REFERENCES tapes(id) ON DELETE CASCADE,
+        step_index INTEGER,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX annotations_tape ON annotations(tape_id, step_index);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+}
+
+# Full-text search over tape titles and step summaries. The trigram tokenizer keeps the meaning
+# `TapeFilter.text` always had (a case-insensitive substring) while letting SQLite use an index.
+# `search_docs` gives every indexed text a stable integer id (FTS rows are addressed by rowid),
+# so that deleting a tape removes its rows through an index instead of scanning the FTS table.
+MIGRATIONS[2] = """
+    CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        tape_id TEXT NOT NULL,
+        idx INTEGER NOT NULL
+    );
+    CREATE INDEX search_docs_tape ON search_docs(tape_id, idx);
+    CREATE VIRTUAL TABLE search_fts USING fts5(text, tokenize = 'trigram');
+    INSERT INTO search_docs (tape_id, idx) SELECT id, -1 FROM tapes;
+    INSERT INTO search_docs (tape_id, idx) SELECT tape_id, idx FROM steps;
+    INSERT INTO search_fts (rowid, text)
+        SELECT d.id, t.title FROM search_docs d JOIN tapes t ON t.id = d.tape_id WHERE d.idx = -1;
+    INSERT INTO search_fts (rowid, text)
+        SELECT d.id, s.summary FROM search_docs d JOIN steps s ON s.tape_id = d.tape_id AND s.idx = d.idx;
+    CREATE TRIGGER search_tape_added AFTER INSERT ON tapes BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.id, -1);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.title);
+    END;
+    CREATE TRIGGER search_step_added AFTER INSERT ON steps BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.tape_id, new.idx);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.summary);
+    END;
+    CREATE TRIGGER search_title_changed AFTER UPDATE OF title ON tapes WHEN old.title IS NOT new.title BEGIN
+        UPDATE search_fts SET text = new.title
+            WHERE rowid = (SELECT id FROM search_docs WHERE tape_id = new.id AND idx = -1);
+    END;
+    CREATE TRIGGER search_tape_deleted AFTER DELETE ON tapes BEGIN
+        DELETE FROM search_fts WHERE rowid IN (SELECT id FROM search_docs WHERE tape_id = old.id);
+        DELETE FROM search_docs WHERE tape_id = old.id;
+    END;
+"""
+
+# Training runs (core/learning): one row per run, and one per committed update step or epoch.
+# A step row is the commit point of a run: resume continues after the last one.
+MIGRATIONS[3] = """
+    CREATE TABLE training_runs (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        status TEXT NOT NULL,
+        spec_id TEXT NOT NULL,
+        current_spec_id TEXT NOT NULL,
+        best_spec_id TEXT NOT NULL,
+        phase TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX training_runs_created ON training_runs(created_at);
+    CREATE TABLE training_steps (
+        run_id TEXT NOT NULL REFERENCES training_runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        spec_id TEXT NOT NULL,
+        accepted INTEGER,
+        train_score REAL,
+        val_score REAL,
+        tape_id TEXT,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, kind, epoch, step)
+    );
+"""
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a migration script; a `;` inside a trigger body does not end its statement."""
+    statements: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip())
+    return statements
