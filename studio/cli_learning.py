@@ -26,7 +26,13 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     from core.learning.gate import POLICIES
 
     metrics = list(get_args(MetricName))
-    p = sub.add_parser("train", parents=[common, llm], help="train an agent's prompts, tools and graph on a dataset",
+    # Where batch work runs: a parent parser, so train and eval spell it the same way.
+    batch = argparse.ArgumentParser(add_help=False)
+    batch.add_argument("--executor", choices=("threads", "ray"), default="threads",
+                       help="run forward passes and evaluations on threads (default) or Ray (tape-studio[ray])")
+    batch.add_argument("--ray-address", help="join this Ray cluster (default: start Ray on this machine); "
+                       "the store must be on a filesystem every node shares")
+    p = sub.add_parser("train", parents=[common, llm, batch], help="train an agent's prompts, tools and graph on a dataset",
                        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--agent", help="built-in agent, spec id or NAME@SPEC_ID to start from")
     p.add_argument("--dataset", help="built-in set (qa, writer), a folder of train/val/test.jsonl, or a JSONL file")
@@ -43,7 +49,7 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     p.add_argument("--max-cost", type=float, help="budget: stop after spending this many dollars")
     p.add_argument("--no-test", action="store_true", help="skip the final test-split report")
 
-    p = sub.add_parser("eval", parents=[common, llm], help="score an agent version on a dataset split")
+    p = sub.add_parser("eval", parents=[common, llm, batch], help="score an agent version on a dataset split")
     p.add_argument("--agent", required=True, help="built-in agent, spec id or NAME@SPEC_ID")
     p.add_argument("--dataset", required=True)
     p.add_argument("--split", choices=SPLITS, default="test")
@@ -57,13 +63,21 @@ def _workspace(args: argparse.Namespace) -> Any:
     return Workspace(args.store, model=args.model, mode=args.llm_mode)
 
 
+def _executor(args: argparse.Namespace) -> Any:
+    from core.executor import ExecutorChoice
+
+    if args.ray_address and args.executor != "ray":
+        raise InputError("--ray-address needs --executor ray")
+    return ExecutorChoice(kind=args.executor, address=args.ray_address)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from core.learning.meter import Budget
     from core.learning.trainer import Trainer
 
     ws = _workspace(args)
     bar = _ProgressBar(enabled=not args.json)
-    trainer = Trainer(ws, on_progress=bar.update)
+    trainer = Trainer(ws, on_progress=bar.update, executor=_executor(args))
     if args.resume:
         budget = Budget(max_llm_calls=args.max_llm_calls, max_cost=args.max_cost)
         run_id = args.resume
@@ -148,7 +162,8 @@ class _ProgressBar:
 def cmd_eval(args: argparse.Namespace) -> int:
     from core.learning.report import evaluate_agent
 
-    report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric)
+    report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric,
+                            executor=_executor(args))
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0

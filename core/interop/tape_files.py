@@ -99,10 +99,12 @@ def read_bundle(path: Path) -> Bundle:
 
 
 def _check_kinds(path: Path, data: dict[str, Any]) -> None:
-    declared = set(data.get("generic_kinds") or [])
-    for t, tape in enumerate(data.get("tapes") or []):
+    # Only lists are walked: any other shape is left for the model's validation to name clearly.
+    generic, tapes = data.get("generic_kinds"), data.get("tapes")
+    declared = {kind for kind in generic if isinstance(kind, str)} if isinstance(generic, list) else set()
+    for t, tape in enumerate(tapes if isinstance(tapes, list) else []):
         steps = tape.get("steps") if isinstance(tape, dict) else None
-        for s, step in enumerate(steps or []):
+        for s, step in enumerate(steps if isinstance(steps, list) else []):
             kind = step.get("kind") if isinstance(step, dict) else None
             if not isinstance(kind, str):
                 raise InputError(f"{path}: tapes[{t}].steps[{s}]: missing field 'kind'")

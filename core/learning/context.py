@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from core.errors import TapeStudioError
+from core.executor import Executor
 from core.learning.datasets import Example, MetricName
 from core.learning.meter import Meter, MeteredLLM
 from core.llm import LLM
@@ -38,6 +39,8 @@ class Context:
     run_id: str
     metric: MetricName
     pool: ThreadPoolExecutor | None = None
+    executor: Executor | None = None
+    """Where evaluations (and so training forward passes) run when it is distributed (Ray); else `pool`."""
     optimizer_model: str | None = None
     """Model for the learning roles (judge, backward, optimizers); None: the agent's model."""
     train_examples: Sequence[Example] = ()

@@ -48,14 +48,32 @@ def mean(values: Sequence[float]) -> float:
 def evaluate(
     ctx: Context, spec: AgentSpec, examples: Sequence[Example], split: str, role: str
 ) -> tuple[Evaluation, list[Scored]]:
-    """Runs and scores every example (in parallel on the context's pool)."""
-
-    def one(example: Example) -> Scored:
-        tape = run_example(ctx, spec, example, split, role)
-        loss, call = compute_loss(ctx, example, tape)
-        return Scored(example, tape, loss, call)
-
-    scored = ctx.map(one, examples)
+    """Runs and scores every example (in parallel on the context's pool, or its distributed executor)."""
+    if ctx.executor is not None and ctx.executor.distributed:
+        scored = _evaluate_remote(ctx, spec, examples, split, role)
+    else:
+        scored = ctx.map(lambda example: score_example(ctx, spec, example, split, role), examples)
     evaluation = Evaluation(spec_id=spec.id, split=split, scores={s.example.id: s.loss.score for s in scored},
                             tape_ids={s.example.id: s.tape.id for s in scored})
     return evaluation, scored
+
+
+def score_example(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str) -> Scored:
+    tape = run_example(ctx, spec, example, split, role)
+    loss, call = compute_loss(ctx, example, tape)
+    return Scored(example, tape, loss, call)
+
+
+def _evaluate_remote(ctx: Context, spec: AgentSpec, examples: Sequence[Example], split: str, role: str) -> list[Scored]:
+    """Ships picklable jobs; each remote task writes its tapes to the shared store itself."""
+    from core.learning.remote import job_for, run_job
+
+    assert ctx.executor is not None
+    results = ctx.executor.map(run_job, [job_for(ctx, spec, example, split, role) for example in examples])
+    scored: list[Scored] = []
+    for result, usage in results:
+        # The budget is checked between batches here: remote tasks cannot reserve from this meter.
+        ctx.meter.absorb(usage)
+        assert isinstance(result, Scored)
+        scored.append(result)
+    return scored

@@ -96,6 +96,11 @@ class Meter:
         with self._lock:
             self._usage[role] = self._usage.get(role, Usage()).plus(Usage.of(call))
 
+    def absorb(self, usage: dict[str, Usage]) -> None:
+        """Adds usage recorded elsewhere (by a task in another process)."""
+        with self._lock:
+            self._usage = combine(self._usage, usage)
+
     def snapshot(self) -> dict[str, Usage]:
         with self._lock:
             return dict(self._usage)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, ConfigDict
 
+from core.executor import ExecutorChoice, open_executor
 from core.learning.context import Context
 from core.learning.datasets import MetricName, load_dataset
 from core.learning.evaluate import evaluate, mean
@@ -43,16 +44,23 @@ class EvalReport(BaseModel):
 
 
 def evaluate_agent(
-    ws: Workspace, agent: str, dataset: str, split: str = "test", workers: int = 2, metric: MetricName | None = None
+    ws: Workspace, agent: str, dataset: str, split: str = "test", workers: int = 2, metric: MetricName | None = None,
+    executor: ExecutorChoice | None = None, run_id: str | None = None,
 ) -> EvalReport:
+    """`run_id` (default: a new one) names the evaluation; the forward tape ids derive from it."""
     spec = ws.spec(agent)
     data = load_dataset(dataset, metric)
     examples = data.split(split)
     meter = Meter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        ctx = Context(store=ws.store, llm=ws.llm, meter=meter, run_id=f"eval-{new_id()}", metric=data.metric, pool=pool)
-        ws.store.save_spec(spec)
-        _, scored = evaluate(ctx, spec, examples, split, "eval")
+    batch = open_executor(executor or ExecutorChoice(), workers)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            ctx = Context(store=ws.store, llm=ws.llm, meter=meter, run_id=run_id or f"eval-{new_id()}",
+                          metric=data.metric, pool=pool, executor=batch)
+            ws.store.save_spec(spec)
+            _, scored = evaluate(ctx, spec, examples, split, "eval")
+    finally:
+        batch.close()
     results = [ExampleResult(id=s.example.id, input=s.example.input, target=s.example.target,
                              prediction=s.loss.prediction, score=s.loss.score, feedback=s.loss.feedback,
                              tape_id=s.tape.id) for s in scored]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.executor import ExecutorChoice, open_executor
 from core.learning import records as rec
 from core.learning.context import Context, TrainingStopped
 from core.learning.datasets import Dataset, Example, load_dataset
@@ -76,10 +77,13 @@ class Trainer:
     def __init__(
         self, ws: Workspace, on_progress: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None, llm: LLM | None = None,
+        executor: ExecutorChoice | None = None,
     ) -> None:
         self.ws = ws
         self.llm = llm or ws.llm
         """Whose model (for new runs) and LLM mode the run uses; the workspace's by default."""
+        self.executor = executor or ExecutorChoice()
+        """Where forward passes and evaluations run; other stages stay on the run's thread pool."""
         self.on_progress = on_progress
         self.should_stop = should_stop
 
@@ -111,11 +115,15 @@ class Trainer:
         run = run.model_copy(update={"status": "running", "error": ""})
         rec.save_run(self.ws.store, run)
         pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="train")
+        batch = open_executor(self.executor, config.workers) if self.executor.kind != "threads" else None
         try:
             ctx = self._context(run, dataset, meter, pool)
+            ctx.executor = batch
             return _Runner(self, ctx, run, dataset, state, meter).run_all()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if batch is not None:
+                batch.close()
 
     def _context(self, run: TrainingRun, dataset: Dataset, meter: Meter, pool: ThreadPoolExecutor) -> Context:
         config = run.config

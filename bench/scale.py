@@ -1,0 +1,174 @@
+"""Scale benchmark: a store of 100,000 tapes, durable appends from 1 and 2 processes, and evaluation
+throughput on threads versus Ray.
+
+A benchmark, not a test: it prints figures. Run with `python bench/scale.py [--quick] [--json]`.
+- store: size on disk of 100,000 tapes (4 steps each) and the time of the studio's list/filter queries;
+- appends: committed steps per second (one transaction each, WAL) with 1 and 2 writer processes;
+- eval: examples per second over 200 examples with a fake model of fixed 200 ms latency (the qa agent
+  makes 2 calls per example), on 2, 4 and 8 workers, threads versus a local Ray instance (Ray's time
+  includes starting its worker processes, which import litellm: that is what a user waits for).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.executor import ExecutorChoice
+from core.learning.fake_roles import register_learning_fake
+from core.learning.report import evaluate_agent
+from core.llm import _load_litellm
+from core.store import Store, TapeFilter
+from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
+from core.workspace import Workspace
+
+FAKE = "bench-scale"
+LATENCY_S = 0.2
+
+
+def timed(fn: Callable[[], Any], repeat: int = 5) -> float:
+    """Best of `repeat` runs, in milliseconds: the query's cost without the machine's noise."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def make_tape(n: int) -> Tape:
+    meta = StepMetadata(node="plan", agent="qa")
+    status = ("completed", "failed", "running")[n % 3]
+    return Tape(metadata=TapeMetadata(agent=("qa", "writer")[n % 2], title=f"question number {n}", status=status),
+                steps=(Task(text=f"What is {n} plus 1?"), Thought(text="Calculate.", metadata=meta),
+                       ToolCall(tool="calculator", arguments={"expression": f"{n}+1"}, metadata=meta),
+                       ToolResult(tool="calculator", content=str(n + 1))))
+
+
+def bench_store(folder: Path, n_tapes: int) -> dict[str, Any]:
+    store = Store(folder / "many.sqlite")
+    started = time.perf_counter()
+    for first in range(0, n_tapes, 2000):
+        store.save_tapes([make_tape(n) for n in range(first, min(first + 2000, n_tapes))])
+    built_s = time.perf_counter() - started
+    store.query("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = sum(path.stat().st_size for path in folder.glob("many.sqlite*"))
+    middle = store.list_tapes(TapeFilter(limit=1, offset=n_tapes // 2))[0].id
+    queries = {
+        "list first page (100)": lambda: store.list_tapes(),
+        f"list a page at offset {n_tapes // 2:,}": lambda: store.list_tapes(TapeFilter(offset=n_tapes // 2)),
+        "count all": lambda: store.count_tapes(),
+        "filter agent+status": lambda: store.list_tapes(TapeFilter(agent="qa", status="failed")),
+        "count agent+status": lambda: store.count_tapes(TapeFilter(agent="qa", status="failed")),
+        "text search (title or step)": lambda: store.list_tapes(TapeFilter(text="number 9999")),
+        "load one tape": lambda: store.load_tape(middle),
+    }
+    return {"tapes": n_tapes, "build_s": round(built_s, 1), "size_mib": round(size / 2**20, 1),
+            "bytes_per_tape": round(size / n_tapes), "query_ms": {k: round(timed(q), 2) for k, q in queries.items()}}
+
+
+def _append_worker(path: str, tape_id: str, n_steps: int, start: Any) -> None:
+    store = Store(path)
+    tape = Tape(metadata=TapeMetadata(id=tape_id, agent="qa"), steps=(Task(text="appends"),))
+    store.save_tape(tape)
+    meta = StepMetadata(node="plan", agent="qa")
+    start.wait()
+    for index in range(1, n_steps + 1):
+        store.append_step(tape_id, index, Thought(text=f"step {index} " * 10, metadata=meta))
+
+
+def bench_appends(folder: Path, n_steps: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    context = multiprocessing.get_context("spawn")
+    for writers in (1, 2):
+        path = str(folder / f"appends{writers}.sqlite")
+        Store(path).close()
+        start = context.Event()
+        processes = [context.Process(target=_append_worker, args=(path, f"w{w}", n_steps, start))
+                     for w in range(writers)]
+        for process in processes:
+            process.start()
+        time.sleep(3)  # let both import and open the store before the clock starts
+        started = time.perf_counter()
+        start.set()
+        for process in processes:
+            process.join()
+        elapsed = time.perf_counter() - started
+        results[f"{writers} writer(s)"] = {"steps": n_steps * writers, "steps_per_s": round(n_steps * writers / elapsed)}
+    return results
+
+
+def bench_eval(folder: Path, n_examples: int, worker_counts: tuple[int, ...]) -> dict[str, Any]:
+    dataset = folder / "questions.jsonl"
+    questions = [json.loads(line) for line in (Path(__file__).parents[1] / "core/learning/data/qa/train.jsonl")
+                 .read_text().splitlines() if line.strip()]
+    dataset.write_text("".join(json.dumps({**questions[n % len(questions)], "id": f"q{n}"}) + "\n"
+                               for n in range(n_examples)))
+    model = register_learning_fake(FAKE, latency_s=LATENCY_S)
+    setup = functools.partial(register_learning_fake, FAKE, latency_s=LATENCY_S)
+    _load_litellm()  # its import (seconds) is paid once here, not by the first timed cell
+    results: dict[str, Any] = {}
+    for kind in ("threads", "ray"):
+        for workers in worker_counts:
+            # A fresh store per cell and live mode: every call waits its 200 ms, none comes from a cache.
+            ws = Workspace(folder / f"eval-{kind}-{workers}" / "store.sqlite", model=model, mode="live")
+            started = time.perf_counter()
+            report = evaluate_agent(ws, "qa", str(dataset), split="train", workers=workers,
+                                    executor=ExecutorChoice(kind=kind, setup=setup))  # type: ignore[arg-type]
+            elapsed = time.perf_counter() - started
+            results[f"{kind} x{workers}"] = {"seconds": round(elapsed, 1),
+                                             "examples_per_s": round(n_examples / elapsed, 2),
+                                             "calls": report.usage.calls, "score": report.score}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    n_tapes, n_steps, n_examples = (5_000, 500, 20) if args.quick else (100_000, 2_000, 200)
+    figures: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"}
+    with tempfile.TemporaryDirectory(prefix="tape-studio-scale-") as tmp:
+        folder = Path(tmp)
+        figures["store"] = bench_store(folder, n_tapes)
+        figures["appends"] = bench_appends(folder, n_steps)
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            figures["eval"] = "skipped: Ray is not installed (pip install 'tape-studio[ray]')"
+        else:
+            figures["eval"] = bench_eval(folder, n_examples, (2, 4, 8))
+    print(json.dumps(figures, indent=2) if args.json else render(figures))
+
+
+def render(figures: dict[str, Any]) -> str:
+    store = figures["store"]
+    lines = [f"machine: {figures['machine']}", "",
+             (f"store: {store['tapes']:,} tapes × 4 steps, built in {store['build_s']} s, "
+              f"{store['size_mib']} MiB on disk ({store['bytes_per_tape']} bytes/tape)")]
+    lines += [f"  {name:<32} {ms:>9.2f} ms" for name, ms in store["query_ms"].items()]
+    lines += ["", "durable appends (one transaction per step, WAL, synchronous=NORMAL):"]
+    lines += [f"  {name:<12} {cell['steps']:>6} steps  {cell['steps_per_s']:>7} steps/s"
+              for name, cell in figures["appends"].items()]
+    lines += ["", f"evaluation, fake model {LATENCY_S * 1000:.0f} ms per call, qa agent (2 calls per example):"]
+    if isinstance(figures["eval"], str):
+        lines.append(f"  {figures['eval']}")
+    else:
+        lines += [f"  {name:<12} {cell['seconds']:>6.1f} s  {cell['examples_per_s']:>6.2f} examples/s  "
+                  f"({cell['calls']} calls, score {cell['score']})" for name, cell in figures["eval"].items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""A process for the crash tests to kill: runs sessions or a training run on a slow fake model.
+
+    crash_runner.py run STORE N_TASKS      N qa sessions, one after another
+    crash_runner.py resume STORE           continue every tape that is not finished
+    crash_runner.py train STORE [RUN_ID]   start (or resume) a small training run; prints its id first
+    crash_runner.py import STORE FILE...   import bundle files one by one
+
+The fake answers after a delay so that a kill lands mid-run; it prints `ready` when imports are
+done, so the test's random kill delay measures work, not interpreter start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from core.learning import records as rec
+from core.learning.fake_roles import register_learning_fake
+from core.learning.train_config import TrainConfig
+from core.learning.trainer import Trainer
+from core.llm import _load_litellm
+from core.workspace import Workspace
+
+LATENCY_S = float(os.environ.get("CRASH_RUNNER_LATENCY_S", "0.03"))
+QUESTIONS = ("What is 12 times 7?", "What is the capital of France?", "Who wrote Hamlet?", "What is 9 plus 4?")
+CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=4, workers=2, evaluate_test=False)
+
+
+def workspace(store: str) -> Workspace:
+    return Workspace(Path(store), model=register_learning_fake("crash", latency_s=LATENCY_S), mode="live")
+
+
+def main(argv: list[str]) -> None:
+    command, store = argv[0], argv[1]
+    ws = workspace(store)
+    _load_litellm()
+    print("ready", flush=True)
+    if command == "run":
+        for n in range(int(argv[2])):
+            for _ in ws.run("qa", QUESTIONS[n % len(QUESTIONS)]):
+                pass
+    elif command == "resume":
+        for tape in ws.store.list_tapes():
+            for _ in ws.resume(tape.id):
+                pass
+    elif command == "train":
+        trainer = Trainer(ws)
+        run_id = argv[2] if len(argv) > 2 else trainer.start(CONFIG).id
+        print(run_id, flush=True)
+        trainer.run(run_id)
+        print(rec.load_run(ws.store, run_id).status, flush=True)
+    elif command == "import":
+        for name in argv[2:]:
+            ws.import_file(Path(name))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

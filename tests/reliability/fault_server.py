@@ -1,0 +1,113 @@
+"""A local OpenAI-compatible chat server that misbehaves on demand, for the LLM fault tests.
+
+It listens on 127.0.0.1 on a free port; `fault` picks how it answers every request from now on.
+Good answers come from the learning fake, so the built-in agents can complete against it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from core.learning.fake_roles import ROLE_ANSWERS, agent_role
+from core.learning.prompts import role_of
+
+FAULTS = ("good", "timeout", "400", "429", "500", "truncated", "malformed", "truncated_stream")
+
+
+class FaultServer:
+    """State shared with the handler: the current fault and what was asked."""
+
+    def __init__(self) -> None:
+        self.fault = "good"
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.times: list[float] = []
+        self.hold_s = 2.0
+        """How long a `timeout` answer stalls: longer than the client's timeout in the tests."""
+        self.url = ""
+
+
+def _answer(messages: list[dict[str, Any]]) -> str:
+    system = str(messages[0].get("content", "")) if messages else ""
+    role = role_of(system) or agent_role(system)
+    return ROLE_ANSWERS[role](messages)
+
+
+def _completion(text: str) -> bytes:
+    return json.dumps({
+        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+    }).encode()
+
+
+def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def do_POST(self) -> None:
+            try:
+                self._answer()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up first (its timeout): exactly what a timeout test provokes
+
+        def _answer(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            state.requests.append(body)
+            state.times.append(time.monotonic())
+            state.headers.append(dict(self.headers))
+            fault = state.fault
+            if fault == "timeout":
+                time.sleep(state.hold_s)
+                return self._send(200, _completion("too late"))
+            if fault in ("400", "429", "500"):
+                error = {"error": {"message": f"test server says {fault}", "type": "server_error", "code": fault}}
+                return self._send(int(fault), json.dumps(error).encode())
+            if fault == "malformed":
+                return self._send(200, b'{"choices": [{"message": {"content": "unterminated')
+            if fault == "truncated":
+                # Promises more bytes than it sends, then hangs up: a connection cut mid-body.
+                payload = _completion("cut short")
+                return self._send(200, payload[: len(payload) // 2], length=len(payload))
+            if fault == "truncated_stream":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b'data: {"id": "x", "choices": [{"index": 0, "delta": {"content": "par')
+                self.wfile.flush()
+                self.close_connection = True
+                return None
+            return self._send(200, _completion(_answer(body["messages"])))
+
+        def _send(self, status: int, payload: bytes, length: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(length if length is not None else len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+            self.close_connection = True
+
+    return Handler
+
+
+@contextmanager
+def fault_server() -> Iterator[FaultServer]:
+    state = FaultServer()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,171 @@
+"""Security: keys from the environment never reach disk or output, the studio listens on 127.0.0.1
+only and says so, tools compute and never execute, and hostile text in an LLM call's prompt, output
+and error shows as inert text in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_server import FaultServer, fault_server
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reliability_helpers import ROOT
+
+from core.agents.tools import ToolError, calculate
+from core.interop.exporting import TapeSelection
+from core.llm import LLMCall
+from core.store import Store
+from core.tape import StepMetadata, Tape, TapeMetadata, Thought
+from core.workspace import Workspace
+
+KEYS = {
+    "OPENAI_API_KEY": "sk-test-0penAIsecretKEY-4f9a1c",
+    "ANTHROPIC_API_KEY": "sk-ant-test-anthropicSECRET-77b2",
+    "MY_GATEWAY_API_KEY": "gw-test-customSECRET-90e1",
+}
+
+
+@pytest.fixture
+def keyed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
+    with fault_server() as state:
+        monkeypatch.setenv("OPENAI_API_BASE", state.url)
+        for name, value in KEYS.items():
+            monkeypatch.setenv(name, value)
+        yield state
+
+
+def leaks(folder: Path, *outputs: str) -> list[str]:
+    """Where any key's bytes appear: every file under `folder` (store, WAL, cache, exports) and each output."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: {name}" for name, key in KEYS.items() if key.encode() in data]
+    found += [f"output: {name}" for name, key in KEYS.items() for text in outputs if key in text]
+    return found
+
+
+def test_keys_in_the_environment_never_reach_the_store_cache_exports_or_output(
+    keyed_server: FaultServer, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_MODEL": "openai/test-model",
+           "TAPE_STUDIO_LLM_MODE": "live", "PYTHONPATH": str(ROOT)}
+    cli = subprocess.run([sys.executable, "-m", "studio.cli", "run", "--agent", "qa", "--task",
+                          "What is the capital of France?", "--json"], env=env, capture_output=True, text=True, check=False,
+                         timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert keyed_server.headers[0]["Authorization"] == f"Bearer {KEYS['OPENAI_API_KEY']}"  # the key was used
+    ws = Workspace(tmp_path / "store.sqlite", model="openai/test-model", mode="live")
+    ws.llm.backoff_s = 0.01  # the fault is retried as usual, just without waiting seconds
+    keyed_server.fault = "500"  # errors are recorded verbatim: they must not quote the request's headers
+    for _ in ws.run("qa", "Who wrote Hamlet?"):
+        pass
+    tape_ids = [summary.id for summary in ws.store.list_tapes()]
+    ws.export(tape_ids, tmp_path / "exports" / "bundle.json")
+    for fmt in ("sft", "otel"):
+        ws.export_data(TapeSelection(ids=tape_ids), fmt, tmp_path / "exports" / f"data.{fmt}")  # type: ignore[arg-type]
+    captured = capfd.readouterr()
+    assert len(tape_ids) == 2 and (tmp_path / "llm_cache").is_dir()
+    assert leaks(tmp_path, cli.stdout, cli.stderr, captured.out, captured.err, caplog.text) == []
+
+
+def test_the_studio_listens_on_localhost_only_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from studio import launch
+
+    started: dict[str, Any] = {}
+
+    class Server:
+        def __init__(self, command: list[str], env: dict[str, str]) -> None:
+            started["command"] = command
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Server)
+    launch.launch(str(tmp_path / "store.sqlite"), 8501)
+    command = started["command"]
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert "0.0.0.0" not in command
+    assert "Tape Studio on http://127.0.0.1:8501" in capsys.readouterr().out
+
+
+CANARY_CODE = [
+    "__import__('os').system('touch {canary}')", "open('{canary}', 'w')", "exec('1')", "eval('1')",
+    "(lambda: 1)()", "[].__class__.__base__.__subclasses__()", "1; import os", "globals()", "1 if True else 2",
+]
+
+
+@pytest.mark.parametrize("code", CANARY_CODE)
+def test_the_calculator_refuses_code(code: str, tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    with pytest.raises(ToolError):
+        calculate(code.format(canary=canary))
+    assert not canary.exists()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet="0123456789+-*/^().e, _ax", max_size=30) | st.text(max_size=30))
+def test_the_calculator_answers_a_number_or_a_clear_error(expression: str) -> None:
+    try:
+        result = calculate(expression)
+    except ToolError as exc:
+        assert str(exc).startswith("calculator")
+        return
+    float(result.replace(",", ""))
+
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><b>bold?</b>"
+
+
+@pytest.mark.browser
+def test_hostile_text_in_an_llm_call_is_inert_in_the_provenance_panel(tmp_path: Path) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    from studio.headless import chromium, missing_browser, serve, wait_for_text
+
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    call = LLMCall(model="hostile/model", messages=[{"role": "system", "content": f"system {HOSTILE}"},
+                                                    {"role": "user", "content": f"user {HOSTILE}"}],
+                   output=f"output {HOSTILE}", error=f"error {HOSTILE}")
+    tape = Tape(metadata=TapeMetadata(agent="qa", title="provenance", status="completed"), steps=(
+        Thought(text="a step made by the hostile call", metadata=StepMetadata(node="plan", agent="qa",
+                                                                              prompt_id=call.prompt_id)),))
+    store = Store(tmp_path / "store.sqlite")
+    store.save_tape(tape, [call])
+    store.close()
+    with serve(tmp_path / "store.sqlite") as url, chromium(tmp_path / "profile") as driver:
+        driver.get(f"{url}/?tape={tape.id}")
+        wait_for_text(driver, "Prompt messages")
+        for part in ("system", "user", "output", "error"):
+            assert HOSTILE in wait_for_text(driver, f"{part} {HOSTILE}").text
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018  (reading it is the check)
+        assert driver.find_elements(By.CSS_SELECTOR, "img[src='x'], img[onerror]") == []
+        assert driver.execute_script(
+            "return Array.from(document.scripts).filter(s => s.text.includes('alert(')).length") == 0
+        assert not [b for b in driver.find_elements(By.TAG_NAME, "b") if b.text == "bold?"]
+
+
+def test_exported_bundles_carry_no_environment(keyed_server: FaultServer, tmp_path: Path) -> None:
+    """The bundle format itself has no place for settings or environment: a cheap second guard."""
+    ws = Workspace(tmp_path / "store.sqlite", model="openai/test-model", mode="live")
+    for _ in ws.run("qa", "What is the capital of France?"):
+        pass
+    out = tmp_path / "bundle.json"
+    ws.export([summary.id for summary in ws.store.list_tapes()], out)
+    assert set(json.loads(out.read_text())) <= {"format", "schema_version", "tapes", "llm_calls", "generic_kinds",
+                                                "exported_at", "version"}
+    assert leaks(tmp_path) == []
