@@ -71,3 +71,18 @@ def test_eval_scores_a_spec_on_a_split(capsys: pytest.CaptureFixture[str]) -> No
     report = json.loads(out)
     assert code == 0 and report["split"] == "val" and len(report["examples"]) == 6
     assert report["score"] == pytest.approx(0.3333) and report["examples"][0]["tape_id"]
+
+
+def test_eval_gives_the_same_scores_with_an_explicit_thread_executor(capsys: pytest.CaptureFixture[str]) -> None:
+    model = register_learning_fake("cli-eval-threads")
+    args = ("eval", "--agent", "qa", "--dataset", "qa", "--split", "val", "--model", model, "--json")
+    default = json.loads(run_cli(capsys, *args)[1])
+    threads = json.loads(run_cli(capsys, *args, "--executor", "threads")[1])
+    assert [e["score"] for e in threads["examples"]] == [e["score"] for e in default["examples"]]
+    assert threads["score"] == default["score"]
+
+
+def test_an_unknown_executor_is_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(capsys, "eval", "--agent", "qa", "--dataset", "qa", "--executor", "dask")
+    assert exit_info.value.code == 2 and "dask" in capsys.readouterr().err
