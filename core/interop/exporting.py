@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -16,10 +14,16 @@ from pydantic import BaseModel, Field
 
 from core.agent import Agent
 from core.errors import InputError, TapeStudioError
+from core.files import write_atomic
 from core.interop import tape_files
 from core.interop.finetune import Record, Skipped, StepGroup, step_groups
 from core.interop.otel import to_otlp
-from core.interop.preferences import Evidence, divergent_group, preference_record, preferred
+from core.interop.preferences import (
+    Evidence,
+    divergent_group,
+    preference_record,
+    preferred,
+)
 from core.llm import LLMCall
 from core.store import TapeFilter
 from core.tape import GenericStep, Tape
@@ -125,20 +129,6 @@ def export_to_file(ws: Workspace, selection: TapeSelection, fmt: ExportFormat, o
     write_atomic(Path(out), text)
     report.out = str(out)
     return report
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A reader never sees half a file, even if we are killed mid-write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; an export is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- formats ------------------------------------------------------------------------------------

@@ -8,14 +8,13 @@ came from foreign tapes travel as generic steps, declared in the bundle's `gener
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import InputError
+from core.files import write_atomic
 from core.interop.fidelity import FidelityReport
 from core.llm import LLMCall
 from core.store import Store
@@ -58,18 +57,7 @@ def dump_bundle(tapes: list[Tape], calls: list[LLMCall]) -> str:
 
 def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall]) -> None:
     """Writes atomically: a reader never sees half a file, even if we are killed mid-write."""
-    text = dump_bundle(tapes, calls)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; an export is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), dump_bundle(tapes, calls))
 
 
 def read_bundle(path: Path) -> Bundle:

@@ -5,13 +5,12 @@ the studio's Train page can show a recorded run (demo_tapes/training/) on a fres
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from core.errors import InputError
+from core.files import write_atomic
 from core.interop import tape_files
 from core.learning import records as rec
 from core.learning.records import StepRow, TrainingRun
@@ -53,12 +52,7 @@ def export_run(store: Store, run_id: str, path: Path) -> int:
     calls = list({c.prompt_id: c for tape_id in tape_ids for c in store.calls_for_tape(tape_id)}.values())
     bundle = RunBundle(tapes=tapes, llm_calls=calls, specs=[store.load_spec(i) for i in _spec_ids(run, rows)],
                        training_runs=[RunRecord(run=run, rows=rows)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(bundle.model_dump_json(exclude={"specs": {"__all__": {"id"}}}))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, bundle.model_dump_json(exclude={"specs": {"__all__": {"id"}}}))
     return len(tapes)
 
 
