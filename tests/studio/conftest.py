@@ -25,13 +25,21 @@ def _no_leftover_runs() -> Iterator[None]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
+def studio_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Points the studio at a fresh store file; the cached workspace is dropped before and after,
+    so no page sees another test's store."""
     path = tmp_path / "store.sqlite"
     monkeypatch.setenv("TAPE_STUDIO_STORE", str(path))
-    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path))
+    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path))  # nothing may touch the real home folder
     streamlit.cache_resource.clear()
     streamlit.cache_data.clear()
-    ws = Workspace(path)
+    yield path
+    streamlit.cache_resource.clear()
+
+
+@pytest.fixture
+def demo(studio_store: Path) -> Iterator[Demo]:
+    ws = Workspace(studio_store)
     load_demo_tapes(ws.store, ws.cache)
     save_settings(ws.store, ModelSettings(llm_mode="replay"))
     family = read_bundle(next(p for p in demo_files() if p.stem == "qa-what-is-17-times-23")).tapes
@@ -40,6 +48,5 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
                   and t.steps[2].tool == "calculator")  # type: ignore[union-attr]
     rerun = next(t for t in family if t.metadata.parent_id and t.id != edited.id)
     yield Demo(ws=ws, tapes=ws.store.count_tapes(), original=original, edited=edited, rerun=rerun)
-    streamlit.cache_resource.clear()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from studio_helpers import Demo, button, page, shown_text, unescaped
 
@@ -72,11 +73,7 @@ def test_an_unknown_tape_is_an_error_message(demo: Demo) -> None:
     assert "Cannot compare: no tape with id 'nope'" in at.error[0].value
 
 
-def test_an_empty_store_explains_how_to_get_a_pair(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import streamlit
-
-    monkeypatch.setenv("TAPE_STUDIO_STORE", str(tmp_path / "empty.sqlite"))
-    streamlit.cache_resource.clear()
+def test_an_empty_store_explains_how_to_get_a_pair(studio_store: Path) -> None:
     at = page("compare")
     assert not at.exception and "Fork a tape" in at.info[0].value
 

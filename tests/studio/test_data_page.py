@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit
 from streamlit.testing.v1 import AppTest
 
 from core.demo import demo_files
@@ -23,13 +21,8 @@ HOSTILE = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "store.sqlite"
-    monkeypatch.setenv("TAPE_STUDIO_STORE", str(path))
-    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path))
-    streamlit.cache_resource.clear()
-    yield path
-    streamlit.cache_resource.clear()
+def store(studio_store: Path) -> Path:
+    return studio_store
 
 
 @pytest.fixture

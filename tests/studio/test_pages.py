@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit
 from streamlit.testing.v1 import AppTest
 
 from core.llm import LLMCall
 from core.store import Store
-from core.tape import ErrorStep, FinalAnswer, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
+from core.tape import (
+    ErrorStep,
+    FinalAnswer,
+    StepMetadata,
+    Tape,
+    TapeMetadata,
+    Task,
+    Thought,
+    ToolCall,
+    ToolResult,
+)
 from studio.state import ANNOTATION_TEXT, BROWSE_PAGE_NO, CURSOR, TAPE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +29,8 @@ HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    path = tmp_path / "store.sqlite"
-    monkeypatch.setenv("TAPE_STUDIO_STORE", str(path))
-    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path))  # nothing may touch the real home folder
-    streamlit.cache_resource.clear()
-    yield Store(path)
-    streamlit.cache_resource.clear()
+def store(studio_store: Path) -> Store:
+    return Store(studio_store)
 
 
 def qa_tape(title: str = "What is the capital of France?") -> tuple[Tape, LLMCall]:

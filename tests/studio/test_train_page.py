@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit
 from streamlit.testing.v1 import AppTest
 
 from core.learning import records as rec
@@ -27,15 +25,10 @@ _names = itertools.count()
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    path = tmp_path / "store.sqlite"
-    monkeypatch.setenv("TAPE_STUDIO_STORE", str(path))
-    monkeypatch.setenv("TAPE_STUDIO_HOME", str(tmp_path))
-    streamlit.cache_resource.clear()
-    yield Workspace(path, model=register_learning_fake(f"page-{next(_names)}", {
+def ws(studio_store: Path) -> Workspace:
+    return Workspace(studio_store, model=register_learning_fake(f"page-{next(_names)}", {
         "backward": lambda m: json.dumps({"change": f"Use the calculator. {HOSTILE}", "needed": "numbers"})}),
         mode="cached")
-    streamlit.cache_resource.clear()
 
 
 def trained(ws: Workspace) -> rec.TrainingRun:
