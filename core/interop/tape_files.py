@@ -128,8 +128,9 @@ def _json_path(parts: list[Any]) -> str:
 def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportReport:
     """Writes a validated bundle in one transaction; tapes whose id exists already are skipped."""
     report = ImportReport(source=str(source))
-    new_tapes = [tape for tape in bundle.tapes if not store.has_tape(tape.id)]
-    report.skipped_existing = [tape.id for tape in bundle.tapes if store.has_tape(tape.id)]
+    present = {tape.id for tape in bundle.tapes if store.has_tape(tape.id)}
+    new_tapes = [tape for tape in bundle.tapes if tape.id not in present]
+    report.skipped_existing = [tape.id for tape in bundle.tapes if tape.id in present]
     linked = {prompt_id for tape in new_tapes for prompt_id in _linked_prompt_ids(tape.steps, tape.context)}
     calls = [call for call in bundle.llm_calls if call.prompt_id in linked]
     store.save_tapes(new_tapes, calls)
