@@ -19,16 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.agent import Agent
-from core.environment import Environment
-from core.errors import ConfigError
-from core.fake_llm import register_fake
-from core.llm import LLM, Prompt
-from core.loop import RunEnded, StepAdded, run
-from core.nodes import ToolInfo
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
-from core.store import Store
-from core.tape import StepMetadata, Tape, Task, Thought, ToolCall, ToolResult, new_id
+from tape_studio.core.agent import Agent
+from tape_studio.core.environment import Environment
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.llm import LLM, Prompt
+from tape_studio.core.loop import RunEnded, StepAdded, run
+from tape_studio.core.nodes import ToolInfo
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, Task, Thought, ToolCall, ToolResult, new_id
 
 FIGURES = """figures:
   1. overhead µs/step   loop.run() cost per step added, zero-latency fake LLM (fake/bench), one
@@ -194,7 +194,7 @@ def appends_per_second(n: int, tmp: Path) -> dict[str, Any]:
 
 
 def model_tokens_per_second(runs: int = 3) -> dict[str, Any]:
-    from core.local_model import local_model, model_path
+    from tape_studio.core.local_model import local_model, model_path
     try:
         model_path()
     except ConfigError as exc:

@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.demo import demo_files
-from core.interop.exporting import TapeSelection, render_export
-from core.interop.tape_files import read_bundle
-from core.interop.tapeagents import read_tapeagents
-from core.tape import new_id
-from core.workspace import Workspace
+from tape_studio.core.demo import demo_files
+from tape_studio.core.interop.exporting import TapeSelection, render_export
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.interop.tapeagents import read_tapeagents
+from tape_studio.core.tape import new_id
+from tape_studio.core.workspace import Workspace
 
 STEPS = 20
 

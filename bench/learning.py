@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.learning import records as rec
-from core.learning.fake_roles import register_learning_fake
-from core.learning.meter import Usage
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.workspace import Workspace
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.core.learning.meter import Usage
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.workspace import Workspace
 
 _names = itertools.count()
 COUNTRIES = ["France", "Germany", "Italy", "Spain", "Portugal", "Ireland", "Netherlands", "Belgium", "Switzerland",

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.executor import ExecutorChoice
-from core.learning.fake_roles import register_learning_fake
-from core.learning.report import evaluate_agent
-from core.llm import _load_litellm
-from core.store import Store, TapeFilter
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
-from core.workspace import Workspace
+from tape_studio.core.executor import ExecutorChoice
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.core.learning.report import evaluate_agent
+from tape_studio.core.llm import _load_litellm
+from tape_studio.core.store import Store, TapeFilter
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
+from tape_studio.core.workspace import Workspace
 
 FAKE = "bench-scale"
 LATENCY_S = 0.2

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from core.llm import LLMCall
-from core.store import Store, TapeFilter
-from core.tape import (
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store, TapeFilter
+from tape_studio.core.tape import (
     FinalAnswer,
     StepMetadata,
     Tape,

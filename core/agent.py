@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
-from core.errors import ConfigError
-from core.llm import LLM, LLMCall
-from core.nodes import ParseError, ToolInfo, View, node_type
-from core.spec import AgentSpec, NodeSpec
-from core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, Tape, Task, ToolCall
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.llm import LLM, LLMCall
+from tape_studio.core.nodes import ParseError, ToolInfo, View, node_type
+from tape_studio.core.spec import AgentSpec, NodeSpec
+from tape_studio.core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, Tape, Task, ToolCall
 
 
 @dataclass

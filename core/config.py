@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ConfigError
+from tape_studio.core.errors import ConfigError
 
 LLMMode = Literal["live", "cached", "replay"]
 LLM_MODES: tuple[LLMMode, ...] = ("live", "cached", "replay")

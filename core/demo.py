@@ -5,16 +5,16 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from core.cache import LLMCache
-from core.interop import tape_files
-from core.llm import record_calls
-from core.store import Store
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.interop import tape_files
+from tape_studio.core.llm import record_calls
+from tape_studio.core.store import Store
 
 _LOADED_KEY = "demo_tapes_loaded"
 
 
 def demo_files() -> list[Path]:
-    folder = resources.files("demo_tapes")
+    folder = resources.files("tape_studio.demo_tapes")
     return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".json"))
 
 
@@ -36,14 +36,14 @@ def load_demo_tapes(store: Store, cache: LLMCache | None = None, force: bool = F
 
 def training_files() -> list[Path]:
     """Recorded training runs (`demo_tapes/training/`): what the Train page shows on a fresh store."""
-    folder = resources.files("demo_tapes").joinpath("training")
+    folder = resources.files("tape_studio.demo_tapes").joinpath("training")
     return sorted(Path(str(e)) for e in folder.iterdir() if e.name.endswith(".json")) if folder.is_dir() else []
 
 
 def _load_training_runs(store: Store) -> int:
     # Their many LLM calls stay in the store only (not the cache): loading stays quick, and a
     # finished run needs no replay.
-    from core.learning.bundle import import_run, read_run_bundle
+    from tape_studio.core.learning.bundle import import_run, read_run_bundle
 
     imported = 0
     for path in training_files():

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from core.llm import LLMCall
-from core.tape import StepBase, Tape
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import StepBase, Tape
 
 PairStatus = Literal["same", "changed", "removed", "added"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from core.tape import Tape, ToolCall, ToolResult
+from tape_studio.core.tape import Tape, ToolCall, ToolResult
 
 ToolFunction = Callable[[dict[str, str]], str]
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
-from core.errors import ConfigError
+from tape_studio.core.errors import ConfigError
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from core.cache import CachedResponse, LLMCache, LLMRequest, miss_report
-from core.config import LLMMode, default_llm_mode, default_model
-from core.errors import ConfigError, ReplayMissError
-from core.tape import new_id, utc_now
+from tape_studio.core.cache import CachedResponse, LLMCache, LLMRequest, miss_report
+from tape_studio.core.config import LLMMode, default_llm_mode, default_model
+from tape_studio.core.errors import ConfigError, ReplayMissError
+from tape_studio.core.tape import new_id, utc_now
 
 DEFAULT_PARAMS: dict[str, JsonValue] = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
 """Temperature 0 and a fixed seed keep the embedded model deterministic, so caches replay."""
@@ -237,10 +237,10 @@ def _in_process_provider(litellm: Any, provider: str) -> Any:
 
 def _in_process_chat(provider: str, model: str, request: dict[str, Any]) -> dict[str, Any]:
     if provider == "fake":
-        from core.fake_llm import fake_chat
+        from tape_studio.core.fake_llm import fake_chat
 
         return fake_chat(model, request)
-    from core.local_model import MODEL_NAME, local_model
+    from tape_studio.core.local_model import MODEL_NAME, local_model
 
     if f"local/{model}" != MODEL_NAME:
         raise ConfigError(f"no embedded model named {model!r}; the embedded model is {MODEL_NAME!r}")

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from tape_studio.core.errors import ConfigError
 
 MODEL_NAME = "local/smollm2"
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Union
 
-from core.agent import Agent, Finish, React, Stuck
-from core.environment import Environment
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import ErrorStep, Step, StepBase, Tape, TapeStatus
+from tape_studio.core.agent import Agent, Finish, React, Stuck
+from tape_studio.core.environment import Environment
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import ErrorStep, Step, StepBase, Tape, TapeStatus
 
 
 @dataclass(frozen=True)

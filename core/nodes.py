@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 from pydantic import JsonValue
 
-from core.errors import ConfigError
-from core.llm import Prompt
-from core.spec import NodeSpec
-from core.tape import CallAgent, FinalAnswer, Step, StepBase, Tape, Thought, ToolCall, ToolResult
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.llm import Prompt
+from tape_studio.core.spec import NodeSpec
+from tape_studio.core.tape import CallAgent, FinalAnswer, Step, StepBase, Tape, Thought, ToolCall, ToolResult
 
 
 class ParseError(ValueError):

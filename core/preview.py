@@ -16,13 +16,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.agent import Agent, Finish, React, Stuck, Visit
-from core.cache import CachedResponse, LLMCache, LLMRequest
-from core.environment import Environment
-from core.llm import LLMCall
-from core.nodes import NodeType, ParseError, node_type
-from core.spec import NodeSpec
-from core.tape import StepBase, Tape, new_id
+from tape_studio.core.agent import Agent, Finish, React, Stuck, Visit
+from tape_studio.core.cache import CachedResponse, LLMCache, LLMRequest
+from tape_studio.core.environment import Environment
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.nodes import NodeType, ParseError, node_type
+from tape_studio.core.spec import NodeSpec
+from tape_studio.core.tape import StepBase, Tape, new_id
 
 CallSource = Literal["cache", "model", "estimate"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.agent import Agent
-from core.agents import build_agent
-from core.cache import LLMCache
-from core.config import LLMMode
-from core.llm import LLM
-from core.spec import AgentSpec
-from core.store import Store
+from tape_studio.core.agent import Agent
+from tape_studio.core.agents import build_agent
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.config import LLMMode
+from tape_studio.core.llm import LLM
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
 
 _KEY = "model_settings"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from core.errors import ConfigError
+from tape_studio.core.errors import ConfigError
 
 
 class Example(BaseModel):

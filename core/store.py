@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
-from core.errors import NotFoundError
-from core.llm import LLMCall
-from core.migrations import MIGRATIONS, statements
-from core.spec import AgentSpec
-from core.tape import (
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.migrations import MIGRATIONS, statements
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import (
     STEP_ADAPTER,
     Step,
     StepBase,

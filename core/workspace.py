@@ -11,20 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core import config
-from core.agent import Agent
-from core.agents import build_agent, build_environment, builtin_spec
-from core.cache import LLMCache
-from core.config import LLMMode
-from core.errors import InputError, NotFoundError
-from core.interop import tape_files
-from core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
-from core.interop.formats import read_file
-from core.llm import LLM
-from core.loop import Event, RunEnded, run
-from core.spec import AgentSpec
-from core.store import Store
-from core.tape import StepBase, Tape, TapeMetadata, Task, fork_tape, parse_step
+from tape_studio.core import config
+from tape_studio.core.agent import Agent
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.config import LLMMode
+from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.interop import tape_files
+from tape_studio.core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
+from tape_studio.core.interop.formats import read_file
+from tape_studio.core.llm import LLM
+from tape_studio.core.loop import Event, RunEnded, run
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepBase, Tape, TapeMetadata, Task, fork_tape, parse_step
 
 
 class Workspace:

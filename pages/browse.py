@@ -3,11 +3,11 @@ compare, export or delete them, and see a selected tape's family tree. `?tape=ID
 
 import streamlit as st
 
-from studio.browse_filters import TABLE, tape_filter
-from studio.family import family_table
-from studio.render import TAPE_COLUMN_CONFIG, plain, tape_table
-from studio.selection import confirm_delete, selection_actions
-from studio.state import BROWSE_PAGE_NO, TAPE_PAGE, get_workspace, open_tape
+from tape_studio.studio.browse_filters import TABLE, tape_filter
+from tape_studio.studio.family import family_table
+from tape_studio.studio.render import TAPE_COLUMN_CONFIG, plain, tape_table
+from tape_studio.studio.selection import confirm_delete, selection_actions
+from tape_studio.studio.state import BROWSE_PAGE_NO, TAPE_PAGE, get_workspace, open_tape
 
 PAGE_SIZE = 50
 

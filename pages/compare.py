@@ -3,10 +3,10 @@ for a chosen pair the changed fields and the diff of the prompts behind them. `?
 
 import streamlit as st
 
-from core.errors import NotFoundError
-from studio.compare_view import load_diff, pair_detail, pairs_table, pick_pair
-from studio.render import plain, render_summary
-from studio.state import TAPE_PAGE, get_workspace, open_tape
+from tape_studio.core.errors import NotFoundError
+from tape_studio.studio.compare_view import load_diff, pair_detail, pairs_table, pick_pair
+from tape_studio.studio.render import plain, render_summary
+from tape_studio.studio.state import TAPE_PAGE, get_workspace, open_tape
 
 ws = get_workspace()
 st.title("Compare")

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core.agents import BUILTIN_SPECS
-from core.errors import TapeStudioError
-from core.interop.exporting import EXPORT_FORMATS, TapeSelection
-from core.learning.datasets import BUILTIN as BUILTIN_DATASETS
-from core.learning.datasets import SPLITS
-from studio.data import FILE_NAMES, export_download, import_uploads, skipped_rows
-from studio.evaluation import aggregate_rows, change_rows, label, run_evaluation
-from studio.state import get_workspace
+from tape_studio.core.agents import BUILTIN_SPECS
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.interop.exporting import EXPORT_FORMATS, TapeSelection
+from tape_studio.core.learning.datasets import BUILTIN as BUILTIN_DATASETS
+from tape_studio.core.learning.datasets import SPLITS
+from tape_studio.studio.data import FILE_NAMES, export_download, import_uploads, skipped_rows
+from tape_studio.studio.evaluation import aggregate_rows, change_rows, label, run_evaluation
+from tape_studio.studio.state import get_workspace
 
 FORMAT_LABELS = {"bundle": "Tape Studio bundle (tapes + LLM calls)", "sft": "SFT: OpenAI chat fine-tuning JSONL",
                  "dpo": "DPO: preference pairs from forks", "otel": "OpenTelemetry traces (OTLP JSON)"}

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core.agents import BUILTIN_SPECS
-from core.config import default_model
-from core.errors import TapeStudioError
-from core.settings import load_settings
-from studio import runs
-from studio.live import live_panel
-from studio.render import plain, render_step, render_summary
-from studio.state import RUN_PAGE_TAPE, TAPE_PAGE, get_workspace, open_tape, session_id
+from tape_studio.core.agents import BUILTIN_SPECS
+from tape_studio.core.config import default_model
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.settings import load_settings
+from tape_studio.studio import runs
+from tape_studio.studio.live import live_panel
+from tape_studio.studio.render import plain, render_step, render_summary
+from tape_studio.studio.state import RUN_PAGE_TAPE, TAPE_PAGE, get_workspace, open_tape, session_id
 
 EXAMPLES = {"qa": "What is the capital of France?", "writer": "A two-line poem about rivers",
             "explainer": "What is the capital of Japan?"}

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core.agents import BUILTIN_SPECS
-from core.config import LLM_MODES, default_llm_mode, default_model
-from core.errors import ConfigError
-from core.settings import ModelSettings, known_roles, load_settings, save_settings
-from studio.render import plain
-from studio.state import get_workspace
+from tape_studio.core.agents import BUILTIN_SPECS
+from tape_studio.core.config import LLM_MODES, default_llm_mode, default_model
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.settings import ModelSettings, known_roles, load_settings, save_settings
+from tape_studio.studio.render import plain
+from tape_studio.studio.state import get_workspace
 
 MODE_HELP = {"live": "always ask the model, and record its answers",
              "cached": "answer repeated prompts from the cache, ask the model otherwise",

@@ -4,16 +4,16 @@ once, with new steps streaming in live; lineage and the family tree of forks."""
 
 import streamlit as st
 
-from core.errors import NotFoundError
-from core.store import TapeFilter
-from studio.detail import notes, provenance
-from studio.edit import edit_form
-from studio.family import family_table
-from studio.live import live_panel
-from studio.player import cursor_controls, steps_window
-from studio.render import render_lineage, render_summary
-from studio.rerun import action_bar, pending_panel
-from studio.state import (
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.store import TapeFilter
+from tape_studio.studio.detail import notes, provenance
+from tape_studio.studio.edit import edit_form
+from tape_studio.studio.family import family_table
+from tape_studio.studio.live import live_panel
+from tape_studio.studio.player import cursor_controls, steps_window
+from tape_studio.studio.render import render_lineage, render_summary
+from tape_studio.studio.rerun import action_bar, pending_panel
+from tape_studio.studio.state import (
     CURSOR,
     CURSOR_NEXT,
     TAPE_ID,

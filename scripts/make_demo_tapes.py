@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core.loop import RunEnded
-from core.workspace import Workspace
+from tape_studio.core.loop import RunEnded
+from tape_studio.core.workspace import Workspace
 
 QA_TASKS = [
     "What is the capital of France?",

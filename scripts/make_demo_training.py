@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.learning.bundle import export_run
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Progress, Trainer
-from core.workspace import Workspace
+from tape_studio.core.learning.bundle import export_run
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Progress, Trainer
+from tape_studio.core.workspace import Workspace
 
 
 def report(progress: Progress) -> None:

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.demo import load_demo_tapes
-from core.store import TapeFilter
-from core.workspace import Workspace
-from studio.headless import chromium, missing_browser, serve, wait_for_text
+from tape_studio.core.demo import load_demo_tapes
+from tape_studio.core.store import TapeFilter
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio.headless import chromium, missing_browser, serve, wait_for_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTLE_S = 1.5

@@ -6,7 +6,7 @@ Pages are given as file paths from `pages/`; with st.navigation Streamlit's own 
 
 import streamlit as st
 
-from studio.state import BROWSE_PAGE, COMPARE_PAGE, DATA_PAGE, RUN_PAGE, SETTINGS_PAGE, TAPE_PAGE, TRAIN_PAGE
+from tape_studio.studio.state import BROWSE_PAGE, COMPARE_PAGE, DATA_PAGE, RUN_PAGE, SETTINGS_PAGE, TAPE_PAGE, TRAIN_PAGE
 
 st.set_page_config(page_title="Tape Studio", layout="wide")
 st.navigation([

@@ -7,10 +7,10 @@ from typing import get_args
 
 import streamlit as st
 
-from core.agents import BUILTIN_SPECS
-from core.store import TapeFilter
-from core.tape import TapeStatus
-from studio.state import BROWSE_PAGE_NO, get_workspace
+from tape_studio.core.agents import BUILTIN_SPECS
+from tape_studio.core.store import TapeFilter
+from tape_studio.core.tape import TapeStatus
+from tape_studio.studio.state import BROWSE_PAGE_NO, get_workspace
 
 ERROR_CHOICES = {"with an error": True, "without errors": False}
 TABLE = "browse_table"

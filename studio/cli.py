@@ -13,11 +13,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.config import LLM_MODES
-from core.errors import TapeStudioError
-from core.interop.exporting import EXPORT_FORMATS
-from core.loop import Event, RunEnded, StepAdded
-from studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
+from tape_studio.core.config import LLM_MODES
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.interop.exporting import EXPORT_FORMATS
+from tape_studio.core.loop import Event, RunEnded, StepAdded
+from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 
 EXAMPLES = """\
 examples:
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "studio"
     try:
         if command == "studio":
-            from studio.launch import launch
+            from tape_studio.studio.launch import launch
 
             return launch(store=args.store, port=args.port)
         return COMMANDS[command](args)
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from core.workspace import Workspace
+    from tape_studio.core.workspace import Workspace
 
     return Workspace(args.store, model=getattr(args, "model", None), mode=getattr(args, "llm_mode", None))
 
@@ -177,7 +177,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from core.errors import InputError
+    from tape_studio.core.errors import InputError
 
     ws = _workspace(args)
     replacement = []
@@ -215,7 +215,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from core.store import TapeFilter
+    from tape_studio.core.store import TapeFilter
 
     ws = _workspace(args)
     rows = ws.store.list_tapes(TapeFilter(agent=args.agent, status=args.status, text=args.text, limit=args.limit))
@@ -264,7 +264,7 @@ def _import_paths(paths: list[Path]) -> list[Path]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from core.interop.exporting import TapeSelection
+    from tape_studio.core.interop.exporting import TapeSelection
 
     ws = _workspace(args)
     selection = TapeSelection(ids=args.tape_ids, agent=args.agent, successful=args.successful,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from core.errors import InputError
+from tape_studio.core.errors import InputError
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -22,8 +22,8 @@ examples:
 def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
     from typing import get_args
 
-    from core.learning.datasets import SPLITS, MetricName
-    from core.learning.gate import POLICIES
+    from tape_studio.core.learning.datasets import SPLITS, MetricName
+    from tape_studio.core.learning.gate import POLICIES
 
     metrics = list(get_args(MetricName))
     # Where batch work runs: a parent parser, so train and eval spell it the same way.
@@ -58,13 +58,13 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from core.workspace import Workspace
+    from tape_studio.core.workspace import Workspace
 
     return Workspace(args.store, model=args.model, mode=args.llm_mode)
 
 
 def _executor(args: argparse.Namespace) -> Any:
-    from core.executor import ExecutorChoice
+    from tape_studio.core.executor import ExecutorChoice
 
     if args.ray_address and args.executor != "ray":
         raise InputError("--ray-address needs --executor ray")
@@ -72,8 +72,8 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.learning.meter import Budget
-    from core.learning.trainer import Trainer
+    from tape_studio.core.learning.meter import Budget
+    from tape_studio.core.learning.trainer import Trainer
 
     ws = _workspace(args)
     bar = _ProgressBar(enabled=not args.json)
@@ -93,7 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace) -> Any:
     from pydantic import ValidationError
 
-    from core.learning.train_config import OPTIMIZERS, TrainConfig
+    from tape_studio.core.learning.train_config import OPTIMIZERS, TrainConfig
 
     if not args.agent or not args.dataset:
         raise InputError("train needs --agent and --dataset (or --resume RUN_ID)")
@@ -160,7 +160,7 @@ class _ProgressBar:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from core.learning.report import evaluate_agent
+    from tape_studio.core.learning.report import evaluate_agent
 
     report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric,
                             executor=_executor(args))

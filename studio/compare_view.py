@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.diff import StepPair, TapeDiff, diff_tapes
-from core.store import TapeFilter
-from core.tape import Tape
-from studio.render import render_step
-from studio.state import get_workspace
+from tape_studio.core.diff import StepPair, TapeDiff, diff_tapes
+from tape_studio.core.store import TapeFilter
+from tape_studio.core.tape import Tape
+from tape_studio.studio.render import render_step
+from tape_studio.studio.state import get_workspace
 
 MARKS = {"same": "", "changed": "≠ changed", "removed": "− only in A", "added": "+ only in B"}
 

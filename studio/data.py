@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from core.errors import TapeStudioError
-from core.interop.exporting import ExportFormat, ExportReport, TapeSelection, render_export
-from core.interop.tape_files import ImportReport
-from core.interop.tapeagents_calls import SQLITE_NAME
-from core.workspace import Workspace
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.interop.exporting import ExportFormat, ExportReport, TapeSelection, render_export
+from tape_studio.core.interop.tape_files import ImportReport
+from tape_studio.core.interop.tapeagents_calls import SQLITE_NAME
+from tape_studio.core.workspace import Workspace
 
 FILE_NAMES: dict[ExportFormat, tuple[str, str]] = {
     "bundle": ("tapes.json", "application/json"),

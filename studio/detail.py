@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import NotFoundError
-from core.tape import StepBase
-from studio.render import render_annotation, render_llm_call
-from studio.state import ANNOTATION_AUTHOR, ANNOTATION_TEXT, CURSOR, get_workspace
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.tape import StepBase
+from tape_studio.studio.render import render_annotation, render_llm_call
+from tape_studio.studio.state import ANNOTATION_AUTHOR, ANNOTATION_TEXT, CURSOR, get_workspace
 
 
 def provenance(step: StepBase) -> None:

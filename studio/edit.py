@@ -11,11 +11,11 @@ from typing import Any, get_args
 
 import streamlit as st
 
-from core.errors import InputError, TapeStudioError
-from core.tape import ErrorStep, StepBase
-from core.workspace import Workspace
-from studio.render import plain
-from studio.state import PENDING_RUN, open_tape
+from tape_studio.core.errors import InputError, TapeStudioError
+from tape_studio.core.tape import ErrorStep, StepBase
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio.render import plain
+from tape_studio.studio.state import PENDING_RUN, open_tape
 
 # Which widget edits which field of each known kind.
 FORMS: dict[str, list[tuple[str, str]]] = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from core.learning.report import EvalReport, evaluate_agent
-from core.settings import build_llm, load_settings
-from core.workspace import Workspace
+from tape_studio.core.learning.report import EvalReport, evaluate_agent
+from tape_studio.core.settings import build_llm, load_settings
+from tape_studio.core.workspace import Workspace
 
 WORKERS = 4
 

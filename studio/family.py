@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.store import TapeSummary
-from studio.state import get_workspace
+from tape_studio.core.store import TapeSummary
+from tape_studio.studio.state import get_workspace
 
 
 def tree_order(family: list[TapeSummary]) -> list[tuple[int, TapeSummary]]:

@@ -45,13 +45,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(store: Path, port: int | None = None, timeout_s: float = 60.0) -> Iterator[str]:
-    """Runs `tape-studio --store STORE --port P` until the block ends; yields its base URL."""
+def serve(
+    store: Path, port: int | None = None, timeout_s: float = 60.0, python: str | None = None, cwd: Path | None = None
+) -> Iterator[str]:
+    """Runs `tape-studio --store STORE --port P` until the block ends; yields its base URL.
+
+    `python` and `cwd` run another installation of the studio (the packaging test uses them)."""
     port = port or free_port()
     # A process group of its own: the launcher starts Streamlit as a child, and both must go.
     process = subprocess.Popen(
-        [sys.executable, "-m", "studio.cli", "--port", str(port), "--store", str(store)],
-        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [python or sys.executable, "-m", "tape_studio.studio.cli", "--port", str(port), "--store", str(store)],
+        cwd=cwd or Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{port}"

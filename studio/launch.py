@@ -17,8 +17,8 @@ APP = Path(__file__).parent / "app.py"
 
 def launch(store: str | None, port: int) -> int:
     """Runs the studio until Streamlit exits; returns its exit status (0 after Ctrl+C)."""
-    from core.demo import load_demo_tapes
-    from core.workspace import Workspace
+    from tape_studio.core.demo import load_demo_tapes
+    from tape_studio.core.workspace import Workspace
 
     # Creating the store here, not in the app, makes a bad --store fail in the terminal with one line
     # instead of on a web page; loading the demo tapes here keeps it out of every browser session.

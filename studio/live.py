@@ -10,9 +10,9 @@ import time
 
 import streamlit as st
 
-from studio.render import render_step
-from studio.runs import REGISTRY, LiveRun
-from studio.state import CURSOR_NEXT, get_workspace
+from tape_studio.studio.render import render_step
+from tape_studio.studio.runs import REGISTRY, LiveRun
+from tape_studio.studio.state import CURSOR_NEXT, get_workspace
 
 POLL_S = 0.5
 SHOWN = 12

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.store import Annotation, TapeSummary
-from core.tape import Step
-from studio.render import render_annotation, render_step
-from studio.state import CURSOR, STEP_WINDOW, get_workspace, window_start
+from tape_studio.core.store import Annotation, TapeSummary
+from tape_studio.core.tape import Step
+from tape_studio.studio.render import render_annotation, render_step
+from tape_studio.studio.state import CURSOR, STEP_WINDOW, get_workspace, window_start
 
 JUMP_NODE = "tape_jump_node"
 

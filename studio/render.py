@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.llm import LLMCall
-from core.store import Annotation, TapeSummary
-from core.tape import StepBase
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Annotation, TapeSummary
+from tape_studio.core.tape import StepBase
 
 FAMILY_LABELS = {
     "thought": "💭 thought",

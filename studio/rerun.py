@@ -11,14 +11,14 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from core.errors import NotFoundError, TapeStudioError
-from core.preview import RerunPreview
-from core.store import TapeSummary
-from core.tape import Tape, fork_tape
-from studio import runs
-from studio.render import plain
-from studio.runs import REGISTRY
-from studio.state import PENDING_RUN, get_workspace, open_tape, session_id
+from tape_studio.core.errors import NotFoundError, TapeStudioError
+from tape_studio.core.preview import RerunPreview
+from tape_studio.core.store import TapeSummary
+from tape_studio.core.tape import Tape, fork_tape
+from tape_studio.studio import runs
+from tape_studio.studio.render import plain
+from tape_studio.studio.runs import REGISTRY
+from tape_studio.studio.state import PENDING_RUN, get_workspace, open_tape, session_id
 
 _ERROR = "rerun_error"
 SOURCES = {"cache": "the cache", "model": "the model (new call)", "estimate": "the model (estimated)"}
@@ -74,7 +74,7 @@ def pending_panel(tape_id: str) -> None:
 
 
 def render_preview(preview: RerunPreview) -> None:
-    from core.settings import load_settings
+    from tape_studio.core.settings import load_settings
 
     numbers = st.columns(4)
     more = "+" if preview.open_ended else ""

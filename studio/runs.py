@@ -11,16 +11,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from core.agent import Agent
-from core.agents import build_environment
-from core.environment import Environment
-from core.errors import InputError, NotFoundError
-from core.loop import RunEnded, StepAdded, run
-from core.preview import RerunPreview, preview_rerun
-from core.settings import build_llm, configured_agent, load_settings
-from core.store import Store
-from core.tape import Tape
-from core.workspace import Workspace
+from tape_studio.core.agent import Agent
+from tape_studio.core.agents import build_environment
+from tape_studio.core.environment import Environment
+from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.loop import RunEnded, StepAdded, run
+from tape_studio.core.preview import RerunPreview, preview_rerun
+from tape_studio.core.settings import build_llm, configured_agent, load_settings
+from tape_studio.core.store import Store
+from tape_studio.core.tape import Tape
+from tape_studio.core.workspace import Workspace
 
 _KEPT_PER_SESSION = 20
 """Finished runs a session remembers (for their final status line); older ones are forgotten."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import TapeStudioError
-from core.interop.tape_files import dump_bundle
-from core.store import TapeSummary
-from studio.browse_filters import TABLE
-from studio.runs import REGISTRY
-from studio.state import (
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.interop.tape_files import dump_bundle
+from tape_studio.core.store import TapeSummary
+from tape_studio.studio.browse_filters import TABLE
+from tape_studio.studio.runs import REGISTRY
+from tape_studio.studio.state import (
     COMPARE_PAGE,
     DELETE_PENDING,
     TAPE_PAGE,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.workspace import Workspace
-from studio.launch import STORE_ENV
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio.launch import STORE_ENV
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 BROWSE_PAGE = PAGES_DIR / "browse.py"

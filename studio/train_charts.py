@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.spec import AgentSpec, Edge
+from tape_studio.core.spec import AgentSpec, Edge
 
 DECISION_COLORS = {"accepted": "#2e7d32", "rejected": "#c62828", "no_candidate": "#9e9e9e", "solved": "#1565c0"}
 CHANGE_COLORS = {"same": "#90a4ae", "changed": "#ef6c00", "added": "#2e7d32"}

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from core.learning.guards import prompt_length
-from core.learning.meter import Usage, combine, total
-from core.learning.records import StepRow, TrainingRun
-from core.learning.versions import Version
-from core.spec import AgentSpec
-from core.tape import AggregatedGradient, Gradient, Loss, Proposal, Tape
+from tape_studio.core.learning.guards import prompt_length
+from tape_studio.core.learning.meter import Usage, combine, total
+from tape_studio.core.learning.records import StepRow, TrainingRun
+from tape_studio.core.learning.versions import Version
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import AggregatedGradient, Gradient, Loss, Proposal, Tape
 
 
 def step_frame(rows: list[StepRow]) -> pd.DataFrame:

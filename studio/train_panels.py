@@ -7,23 +7,23 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core.agents import BUILTIN_SPECS
-from core.errors import NotFoundError, TapeStudioError
-from core.learning import records as rec
-from core.learning.datasets import BUILTIN
-from core.learning.gate import POLICIES
-from core.learning.prompt_diff import marked, spec_diff
-from core.learning.records import StepRow, TrainingRun
-from core.learning.train_config import OPTIMIZERS, TrainConfig
-from core.learning.trainer import plan
-from core.learning.versions import Version, edge_changes, node_changes
-from core.spec import AgentSpec
-from core.workspace import Workspace
-from studio import train_charts as charts
-from studio import train_data as data
-from studio import train_runner as runner
-from studio.render import render_llm_call
-from studio.state import TAPE_PAGE, TRAIN_ROWS_SEEN, TRAIN_RUN, open_tape
+from tape_studio.core.agents import BUILTIN_SPECS
+from tape_studio.core.errors import NotFoundError, TapeStudioError
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.datasets import BUILTIN
+from tape_studio.core.learning.gate import POLICIES
+from tape_studio.core.learning.prompt_diff import marked, spec_diff
+from tape_studio.core.learning.records import StepRow, TrainingRun
+from tape_studio.core.learning.train_config import OPTIMIZERS, TrainConfig
+from tape_studio.core.learning.trainer import plan
+from tape_studio.core.learning.versions import Version, edge_changes, node_changes
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio import train_charts as charts
+from tape_studio.studio import train_data as data
+from tape_studio.studio import train_runner as runner
+from tape_studio.studio.render import render_llm_call
+from tape_studio.studio.state import TAPE_PAGE, TRAIN_ROWS_SEEN, TRAIN_RUN, open_tape
 
 
 def run_label(run: TrainingRun) -> str:
@@ -97,7 +97,7 @@ def _age_s(run: TrainingRun) -> float:
 
 
 def _train_size(run: TrainingRun) -> int:
-    from core.learning.datasets import load_dataset
+    from tape_studio.core.learning.datasets import load_dataset
 
     try:
         return len(load_dataset(run.config.dataset, run.config.metric).split("train"))

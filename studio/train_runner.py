@@ -10,11 +10,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.learning.meter import Budget
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.settings import build_llm, load_settings
-from core.workspace import Workspace
+from tape_studio.core.learning.meter import Budget
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.settings import build_llm, load_settings
+from tape_studio.core.workspace import Workspace
 
 
 @dataclass

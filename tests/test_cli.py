@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.fake_llm import register_fake
-from core.tape import Tape
-from studio.cli import main
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.tape import Tape
+from tape_studio.studio.cli import main
 
 _names = itertools.count()
 

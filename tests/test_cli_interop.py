@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import demo_files
-from core.interop.formats import detect
-from studio.cli import main
+from tape_studio.core.demo import demo_files
+from tape_studio.core.interop.formats import detect
+from tape_studio.studio.cli import main
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "tapeagents"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.learning.fake_roles import register_learning_fake
-from studio.cli import main
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.studio.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

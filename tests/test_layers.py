@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import importlib, pkgutil, sys
-import core
-for module in pkgutil.walk_packages(core.__path__, "core."):
+import tape_studio.core
+for module in pkgutil.walk_packages(tape_studio.core.__path__, "tape_studio.core."):
     importlib.import_module(module.name)
-bad = sorted(name for name in sys.modules if name.split(".")[0] in ("streamlit", "studio", "pages"))
+bad = sorted(name for name in sys.modules
+             if name.split(".")[0] == "streamlit" or name.startswith(("tape_studio.studio", "tape_studio.pages")))
 print("\\n".join(bad))
 """
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.agent import Agent
-from core.environment import Environment
-from core.errors import NotFoundError
-from core.llm import LLM
-from core.nodes import ToolInfo
-from core.spec import AgentSpec, ToolDoc
+from tape_studio.core.agent import Agent
+from tape_studio.core.environment import Environment
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.llm import LLM
+from tape_studio.core.nodes import ToolInfo
+from tape_studio.core.spec import AgentSpec, ToolDoc
 
 from .explainer import EXPLAINER
 from .qa import QA

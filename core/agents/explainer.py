@@ -4,7 +4,7 @@ It exists to show (and test) sub-agents: the qa agent's steps sit on the same ta
 call and its answer.
 """
 
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
 
 ASK = NodeSpec(
     name="ask",

@@ -4,7 +4,7 @@ A 135M model cannot plan; it can fill one small JSON form at a time. So the pipe
 (plan → tool → answer) and each prompt has one worked example, which such models follow best.
 """
 
-from core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
+from tape_studio.core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
 
 PLAN = NodeSpec(
     name="plan",

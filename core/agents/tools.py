@@ -43,7 +43,7 @@ def _argument(args: dict[str, str], tool: str, name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # lookup
 
-_KB_PACKAGE = __package__ or "core.agents"
+_KB_PACKAGE = __package__ or "tape_studio.core.agents"
 _KB_RESOURCE = "data/kb.json"
 
 # Only function words: content words such as "capital" or "symbol" carry the meaning of a query.

@@ -1,6 +1,6 @@
 """The `writer` agent: a draft node, then an edit node that turns the draft into the answer."""
 
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
 
 DRAFT = NodeSpec(
     name="draft",

@@ -12,24 +12,24 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from core.agent import Agent
-from core.errors import InputError, TapeStudioError
-from core.files import write_atomic
-from core.interop import tape_files
-from core.interop.finetune import Record, Skipped, StepGroup, step_groups
-from core.interop.otel import to_otlp
-from core.interop.preferences import (
+from tape_studio.core.agent import Agent
+from tape_studio.core.errors import InputError, TapeStudioError
+from tape_studio.core.files import write_atomic
+from tape_studio.core.interop import tape_files
+from tape_studio.core.interop.finetune import Record, Skipped, StepGroup, step_groups
+from tape_studio.core.interop.otel import to_otlp
+from tape_studio.core.interop.preferences import (
     Evidence,
     divergent_group,
     preference_record,
     preferred,
 )
-from core.llm import LLMCall
-from core.store import TapeFilter
-from core.tape import GenericStep, Tape
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import TapeFilter
+from tape_studio.core.tape import GenericStep, Tape
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from tape_studio.core.workspace import Workspace
 
 ExportFormat = Literal["bundle", "sft", "dpo", "otel"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("bundle", "sft", "dpo", "otel")

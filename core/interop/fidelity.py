@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from core.llm import LLMCall
-from core.tape import GenericStep, Tape
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import GenericStep, Tape
 
 
 class FidelityReport(BaseModel):

@@ -17,11 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, JsonValue
 
-from core.agent import Agent, Visit
-from core.errors import TapeStudioError
-from core.llm import LLMCall
-from core.nodes import ParseError, node_type
-from core.tape import StepBase, Tape
+from tape_studio.core.agent import Agent, Visit
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.nodes import ParseError, node_type
+from tape_studio.core.tape import StepBase, Tape
 
 Message = dict[str, JsonValue]
 Record = dict[str, list[Message]]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import InputError
-from core.interop import tape_files
-from core.interop.fidelity import FidelityReport, measure
-from core.interop.otel_import import is_otlp, read_otlp
-from core.interop.tapeagents import read_tapeagents
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop import tape_files
+from tape_studio.core.interop.fidelity import FidelityReport, measure
+from tape_studio.core.interop.otel_import import is_otlp, read_otlp
+from tape_studio.core.interop.tapeagents import read_tapeagents
 
 Format = Literal["tape-studio", "tapeagents", "otlp"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from core.llm import LLMCall
-from core.tape import Tape
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import Tape
 
 SEMCONV_VERSION = "1.37.0"
 """The OpenTelemetry semantic conventions followed (GenAI spans, `gen_ai.input.messages` as JSON text)."""

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.errors import InputError
-from core.interop.otel import NS, from_any_value
-from core.interop.tape_files import Bundle, describe_validation_error
-from core.llm import LLMCall
-from core.tape import GenericStep, StepBase, Tape, TapeMetadata, parse_step
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.otel import NS, from_any_value
+from tape_studio.core.interop.tape_files import Bundle, describe_validation_error
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import GenericStep, StepBase, Tape, TapeMetadata, parse_step
 
 _Span = tuple[str, dict[str, Any]]
 """A span's location in the file (for errors) and its attributes as plain values."""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.interop.finetune import Message, Record, StepGroup
+from tape_studio.core.interop.finetune import Message, Record, StepGroup
 
 GOOD_WORDS = frozenset({"good", "chosen", "preferred", "better", "correct", "+1", "👍"})
 BAD_WORDS = frozenset({"bad", "rejected", "worse", "wrong", "incorrect", "-1", "👎"})

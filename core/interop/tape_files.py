@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from core.errors import InputError
-from core.files import write_atomic
-from core.interop.fidelity import FidelityReport
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import KNOWN_STEPS, GenericStep, Tape
+from tape_studio.core.errors import InputError
+from tape_studio.core.files import write_atomic
+from tape_studio.core.interop.fidelity import FidelityReport
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import KNOWN_STEPS, GenericStep, Tape
 
 FORMAT = "tape-studio"
 FORMAT_VERSION = 1

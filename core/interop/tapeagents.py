@@ -31,12 +31,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import InputError
-from core.interop.fidelity import FidelityReport, measure
-from core.interop.tape_files import Bundle, describe_validation_error
-from core.interop.tapeagents_calls import SQLITE_NAME, convert_call, read_sqlite_calls
-from core.llm import LLMCall
-from core.tape import KNOWN_STEPS, GenericStep, StepBase, Tape, TapeMetadata, parse_step, utc_now
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.fidelity import FidelityReport, measure
+from tape_studio.core.interop.tape_files import Bundle, describe_validation_error
+from tape_studio.core.interop.tapeagents_calls import SQLITE_NAME, convert_call, read_sqlite_calls
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import KNOWN_STEPS, GenericStep, StepBase, Tape, TapeMetadata, parse_step, utc_now
 
 FORMAT = "tapeagents"
 TAG = "tapeagents"

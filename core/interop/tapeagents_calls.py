@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from core.errors import InputError
-from core.interop.tape_files import describe_validation_error
-from core.llm import LLMCall
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.tape_files import describe_validation_error
+from tape_studio.core.llm import LLMCall
 
 SQLITE_NAME = "tapedata.sqlite"
 _CHUNK = 500

@@ -7,13 +7,13 @@ cannot overflow however large the minibatch.
 
 from __future__ import annotations
 
-from core.learning import structured
-from core.learning.context import Context
-from core.learning.metrics import normalize
-from core.learning.prompts import SUMMARY
-from core.llm import LLMCall
-from core.spec import AgentSpec
-from core.tape import AggregatedGradient, Gradient, StepMetadata
+from tape_studio.core.learning import structured
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.metrics import normalize
+from tape_studio.core.learning.prompts import SUMMARY
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import AggregatedGradient, Gradient, StepMetadata
 
 Record = tuple[AggregatedGradient, LLMCall | None]
 

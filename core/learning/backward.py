@@ -7,15 +7,15 @@ previous visit is judged against. The last visit is judged against the loss feed
 
 from __future__ import annotations
 
-from core.errors import NotFoundError, TapeStudioError
-from core.learning import structured
-from core.learning.context import Context
-from core.learning.prompts import BACKWARD
-from core.learning.visits import NodeVisit, node_visits
-from core.llm import LLMCall
-from core.nodes import node_type
-from core.spec import AgentSpec, NodeSpec
-from core.tape import Gradient, Loss, StepMetadata, Tape
+from tape_studio.core.errors import NotFoundError, TapeStudioError
+from tape_studio.core.learning import structured
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.prompts import BACKWARD
+from tape_studio.core.learning.visits import NodeVisit, node_visits
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.nodes import node_type
+from tape_studio.core.spec import AgentSpec, NodeSpec
+from tape_studio.core.tape import Gradient, Loss, StepMetadata, Tape
 
 Record = tuple[Gradient, LLMCall | None]
 

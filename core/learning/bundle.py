@@ -9,13 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from core.errors import InputError
-from core.files import write_atomic
-from core.interop import tape_files
-from core.learning import records as rec
-from core.learning.records import StepRow, TrainingRun
-from core.spec import AgentSpec
-from core.store import Store
+from tape_studio.core.errors import InputError
+from tape_studio.core.files import write_atomic
+from tape_studio.core.interop import tape_files
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.records import StepRow, TrainingRun
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
 
 
 class RunRecord(BaseModel):

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from core.errors import TapeStudioError
-from core.executor import Executor
-from core.learning.datasets import Example, MetricName
-from core.learning.meter import Meter, MeteredLLM
-from core.llm import LLM
-from core.store import Store
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.executor import Executor
+from tape_studio.core.learning.datasets import Example, MetricName
+from tape_studio.core.learning.meter import Meter, MeteredLLM
+from tape_studio.core.llm import LLM
+from tape_studio.core.store import Store
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.errors import InputError, NotFoundError
+from tape_studio.core.errors import InputError, NotFoundError
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
@@ -100,7 +100,7 @@ def builtin_dataset(name: str) -> Dataset:
     if name not in BUILTIN:
         raise NotFoundError(f"no dataset named {name!r}; built-in datasets: {', '.join(sorted(BUILTIN))}")
     agent, metric = BUILTIN[name]
-    folder = resources.files(__package__ or "core.learning").joinpath("data", name)
+    folder = resources.files(__package__ or "tape_studio.core.learning").joinpath("data", name)
     splits = {split: load_jsonl(f"{name}/{split}.jsonl", folder.joinpath(f"{split}.jsonl").read_text("utf-8"))
               for split in SPLITS}
     return Dataset(name=name, splits=splits, metric=metric, agent=agent)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
 
 NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,23}$")]
 NEW_NODE_TEMPLATE = "Question: {task}\nSo far:\n{history}"

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from core.learning.context import Context
-from core.learning.datasets import Example
-from core.learning.forward import run_example
-from core.learning.loss import compute_loss
-from core.llm import LLMCall
-from core.spec import AgentSpec
-from core.tape import Loss, Tape
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.learning.forward import run_example
+from tape_studio.core.learning.loss import compute_loss
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import Loss, Tape
 
 
 class Evaluation(BaseModel):
@@ -66,7 +66,7 @@ def score_example(ctx: Context, spec: AgentSpec, example: Example, split: str, r
 
 def _evaluate_remote(ctx: Context, spec: AgentSpec, examples: Sequence[Example], split: str, role: str) -> list[Scored]:
     """Ships picklable jobs; each remote task writes its tapes to the shared store itself."""
-    from core.learning.remote import job_for, run_job
+    from tape_studio.core.learning.remote import job_for, run_job
 
     assert ctx.executor is not None
     results = ctx.executor.map(run_job, [job_for(ctx, spec, example, split, role) for example in examples])

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.fake_llm import register_fake
-from core.learning.prompts import role_of
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.learning.prompts import role_of
 
 Answer = Callable[[list[dict[str, Any]]], str]
 TRAINED_RULE = "Always calculate arithmetic with the calculator."

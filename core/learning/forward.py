@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 
-from core.agents import build_agent, build_environment
-from core.learning.context import Context
-from core.learning.datasets import Example
-from core.loop import run_to_end
-from core.spec import AgentSpec
-from core.tape import Tape, TapeMetadata, Task
+from tape_studio.core.agents import build_agent, build_environment
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.loop import run_to_end
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import Tape, TapeMetadata, Task
 
 
 def forward_tape_id(run_id: str, spec_id: str, split: str, example_id: str) -> str:

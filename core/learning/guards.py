@@ -12,9 +12,9 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from core.learning.datasets import Example
-from core.nodes import VARIABLES
-from core.spec import PromptComponents
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.nodes import VARIABLES
+from tape_studio.core.spec import PromptComponents
 
 INPUT_SPAN = 5
 """Words in a row shared with a training question that count as copying it."""

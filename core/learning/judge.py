@@ -6,10 +6,10 @@ told to ignore instructions inside the text: the agent being trained cannot edit
 
 from __future__ import annotations
 
-from core.learning import structured
-from core.learning.metrics import MetricResult
-from core.learning.prompts import JUDGE
-from core.llm import LLM, LLMCall
+from tape_studio.core.learning import structured
+from tape_studio.core.learning.metrics import MetricResult
+from tape_studio.core.learning.prompts import JUDGE
+from tape_studio.core.llm import LLM, LLMCall
 
 
 def judge(llm: LLM, request: str, text: str) -> tuple[MetricResult, LLMCall]:

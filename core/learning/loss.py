@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from core.learning.context import Context
-from core.learning.datasets import Example
-from core.learning.forward import prediction
-from core.learning.judge import judge
-from core.learning.metrics import MetricResult, score
-from core.llm import LLMCall
-from core.tape import Loss, StepMetadata, Tape
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.learning.forward import prediction
+from tape_studio.core.learning.judge import judge
+from tape_studio.core.learning.metrics import MetricResult, score
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import Loss, StepMetadata, Tape
 
 
 def compute_loss(ctx: Context, example: Example, tape: Tape) -> tuple[Loss, LLMCall | None]:

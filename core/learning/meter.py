@@ -11,8 +11,8 @@ import threading
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from core.errors import TapeStudioError
-from core.llm import LLM, LLMCall, Prompt
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.llm import LLM, LLMCall, Prompt
 
 
 class BudgetExceeded(TapeStudioError):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from core.learning.context import Context
-from core.learning.pipeline_optimizer import propose_pipeline
-from core.learning.prompt_optimizer import propose_prompt
-from core.learning.tool_optimizer import pick_tool, propose_tool
-from core.llm import LLMCall
-from core.nodes import node_type
-from core.spec import AgentSpec
-from core.tape import AggregatedGradient, Proposal, Tape
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.pipeline_optimizer import propose_pipeline
+from tape_studio.core.learning.prompt_optimizer import propose_prompt
+from tape_studio.core.learning.tool_optimizer import pick_tool, propose_tool
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.nodes import node_type
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import AggregatedGradient, Proposal, Tape
 
 Job = Callable[[], tuple[Proposal, LLMCall]]
 

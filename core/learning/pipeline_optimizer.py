@@ -7,13 +7,13 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from core.learning import structured
-from core.learning.context import Context
-from core.learning.edits import EDIT_ADAPTER, EditError, apply_edit
-from core.learning.prompts import PIPELINE_OPTIMIZER
-from core.llm import LLMCall
-from core.spec import AgentSpec
-from core.tape import AggregatedGradient, Proposal, StepMetadata
+from tape_studio.core.learning import structured
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.edits import EDIT_ADAPTER, EditError, apply_edit
+from tape_studio.core.learning.prompts import PIPELINE_OPTIMIZER
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata
 
 
 def describe_graph(spec: AgentSpec) -> str:

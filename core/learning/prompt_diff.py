@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.spec import AgentSpec, NodeSpec
+from tape_studio.core.spec import AgentSpec, NodeSpec
 
 Change = Literal["same", "removed", "added"]
 

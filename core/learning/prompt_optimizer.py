@@ -6,12 +6,12 @@ from typing import Any
 
 from pydantic import JsonValue, ValidationError
 
-from core.learning import guards, structured
-from core.learning.context import Context
-from core.learning.prompts import PROMPT_OPTIMIZER
-from core.llm import LLMCall
-from core.spec import NodeSpec, PromptComponents
-from core.tape import AggregatedGradient, Proposal, StepMetadata
+from tape_studio.core.learning import guards, structured
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.prompts import PROMPT_OPTIMIZER
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.spec import NodeSpec, PromptComponents
+from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata
 
 DEFAULT_CAP = 800
 """Length cap for a node the run's first version did not have (one added by the pipeline optimizer)."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from core.learning import structured as s
-from core.llm import Prompt
+from tape_studio.core.learning import structured as s
+from tape_studio.core.llm import Prompt
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from core.errors import NotFoundError
-from core.learning.meter import Usage
-from core.learning.train_config import TrainConfig
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import StepBase, Tape, TapeMetadata, utc_now
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.learning.meter import Usage
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepBase, Tape, TapeMetadata, utc_now
 
 RunStatus = Literal["running", "completed", "failed", "stopped"]
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from core import config
-from core.cache import LLMCache
-from core.config import LLMMode
-from core.learning.context import Context
-from core.learning.datasets import Example, MetricName
-from core.learning.meter import Meter, Usage
-from core.llm import LLM
-from core.spec import AgentSpec
-from core.store import Store
+from tape_studio.core import config
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.config import LLMMode
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import Example, MetricName
+from tape_studio.core.learning.meter import Meter, Usage
+from tape_studio.core.llm import LLM
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def job_for(ctx: Context, spec: AgentSpec, example: Example, split: str, role: s
 
 def run_job(job: ExampleJob) -> tuple[object, dict[str, Usage]]:
     """Runs one job in this process; returns its `Scored` and its usage per role."""
-    from core.learning.evaluate import score_example  # evaluate imports this module
+    from tape_studio.core.learning.evaluate import score_example  # evaluate imports this module
 
     store, cache = _open(job.store_path)
     llm = LLM(model=job.model, mode=job.mode, cache=cache, params=job.params)

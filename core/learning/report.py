@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, ConfigDict
 
-from core.executor import ExecutorChoice, open_executor
-from core.learning.context import Context
-from core.learning.datasets import MetricName, load_dataset
-from core.learning.evaluate import evaluate, mean
-from core.learning.meter import Meter, Usage, total
-from core.tape import new_id
-from core.workspace import Workspace
+from tape_studio.core.executor import ExecutorChoice, open_executor
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import MetricName, load_dataset
+from tape_studio.core.learning.evaluate import evaluate, mean
+from tape_studio.core.learning.meter import Meter, Usage, total
+from tape_studio.core.tape import new_id
+from tape_studio.core.workspace import Workspace
 
 
 class ExampleResult(BaseModel):

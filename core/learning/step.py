@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.learning.aggregate import aggregate
-from core.learning.backward import backward
-from core.learning.candidate import build_candidate
-from core.learning.context import Context
-from core.learning.datasets import Example
-from core.learning.evaluate import Evaluation, Scored, evaluate
-from core.learning.gate import GatePolicy, decide, minibatch_verdict
-from core.learning.optimize import optimize
-from core.learning.records import RecordTape, StepRow
-from core.spec import AgentSpec
-from core.tape import Decision, GateResult, StepMetadata
+from tape_studio.core.learning.aggregate import aggregate
+from tape_studio.core.learning.backward import backward
+from tape_studio.core.learning.candidate import build_candidate
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.learning.evaluate import Evaluation, Scored, evaluate
+from tape_studio.core.learning.gate import GatePolicy, decide, minibatch_verdict
+from tape_studio.core.learning.optimize import optimize
+from tape_studio.core.learning.records import RecordTape, StepRow
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import Decision, GateResult, StepMetadata
 
 ValScore = Callable[[AgentSpec], float | None]
 """The validation mean of a spec (memoised by the trainer); None when there is no validation split."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from core.nodes import ParseError, read_json_object
+from tape_studio.core.nodes import ParseError, read_json_object
 
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 

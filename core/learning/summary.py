@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import JsonValue
 
-from core.learning.meter import Usage, total
-from core.learning.records import StepRow, TrainingRun
+from tape_studio.core.learning.meter import Usage, total
+from tape_studio.core.learning.records import StepRow, TrainingRun
 
 
 def epoch_rows(rows: list[StepRow]) -> list[dict[str, JsonValue]]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from core.agents.tools import TOOLS
-from core.learning import guards, structured
-from core.learning.context import Context
-from core.learning.prompts import TOOL_OPTIMIZER
-from core.llm import LLMCall
-from core.spec import AgentSpec
-from core.tape import AggregatedGradient, Proposal, StepMetadata, Tape, ToolCall
+from tape_studio.core.agents.tools import TOOLS
+from tape_studio.core.learning import guards, structured
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.prompts import TOOL_OPTIMIZER
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata, Tape, ToolCall
 
 
 def pick_tool(spec: AgentSpec, failing: Sequence[Tape]) -> str | None:

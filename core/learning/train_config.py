@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.learning.datasets import MetricName
-from core.learning.gate import GatePolicy
+from tape_studio.core.learning.datasets import MetricName
+from tape_studio.core.learning.gate import GatePolicy
 
 OptimizerName = Literal["prompt", "tool", "pipeline"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("prompt", "tool", "pipeline")

@@ -13,21 +13,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.executor import ExecutorChoice, open_executor
-from core.learning import records as rec
-from core.learning.context import Context, TrainingStopped
-from core.learning.datasets import Dataset, Example, load_dataset
-from core.learning.evaluate import evaluate, mean
-from core.learning.guards import length_cap, prompt_length
-from core.learning.meter import Budget, BudgetExceeded, Meter, combine
-from core.learning.records import RecordTape, RunStatus, StepRow, TrainingRun
-from core.learning.step import update_step
-from core.learning.summary import summarize
-from core.learning.train_config import TrainConfig
-from core.llm import LLM
-from core.spec import AgentSpec
-from core.tape import new_id
-from core.workspace import Workspace
+from tape_studio.core.executor import ExecutorChoice, open_executor
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.context import Context, TrainingStopped
+from tape_studio.core.learning.datasets import Dataset, Example, load_dataset
+from tape_studio.core.learning.evaluate import evaluate, mean
+from tape_studio.core.learning.guards import length_cap, prompt_length
+from tape_studio.core.learning.meter import Budget, BudgetExceeded, Meter, combine
+from tape_studio.core.learning.records import RecordTape, RunStatus, StepRow, TrainingRun
+from tape_studio.core.learning.step import update_step
+from tape_studio.core.learning.summary import summarize
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.llm import LLM
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import new_id
+from tape_studio.core.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.learning.records import StepRow, TrainingRun
-from core.spec import AgentSpec, Edge
-from core.store import Store
+from tape_studio.core.learning.records import StepRow, TrainingRun
+from tape_studio.core.spec import AgentSpec, Edge
+from tape_studio.core.store import Store
 
 NodeChange = Literal["same", "changed", "added"]
 

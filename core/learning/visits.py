@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.tape import ErrorStep, Step, Tape, ToolResult
+from tape_studio.core.tape import ErrorStep, Step, Tape, ToolResult
 
 
 @dataclass(frozen=True)

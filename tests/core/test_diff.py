@@ -1,8 +1,8 @@
 """core/diff.py: alignment on kind and content, the first divergence, field and prompt diffs."""
 
-from core.diff import align, diff_tapes, field_diffs, prompt_diff, readable_prompt
-from core.llm import LLMCall
-from core.tape import (
+from tape_studio.core.diff import align, diff_tapes, field_diffs, prompt_diff, readable_prompt
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.tape import (
     FinalAnswer,
     StepMetadata,
     Tape,

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from core.agents import build_agent, builtin_spec
-from core.demo import demo_files
-from core.interop.exporting import TapeSelection, render_export
-from core.interop.finetune import step_groups
-from core.interop.preferences import Evidence, preferred
-from core.interop.tape_files import read_bundle
-from core.llm import LLM
-from core.nodes import node_type
-from core.tape import FinalAnswer, StepMetadata, Tape, ToolCall, fork_tape
-from core.workspace import Workspace
+from tape_studio.core.agents import build_agent, builtin_spec
+from tape_studio.core.demo import demo_files
+from tape_studio.core.interop.exporting import TapeSelection, render_export
+from tape_studio.core.interop.finetune import step_groups
+from tape_studio.core.interop.preferences import Evidence, preferred
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.llm import LLM
+from tape_studio.core.nodes import node_type
+from tape_studio.core.tape import FinalAnswer, StepMetadata, Tape, ToolCall, fork_tape
+from tape_studio.core.workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "tapeagents"
 QA_TAPES = [(p, t) for p in demo_files() for t in read_bundle(p).tapes

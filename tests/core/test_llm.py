@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-import core.llm
-from core.cache import KEY_VERSION, CachedResponse, LLMCache, LLMRequest
-from core.errors import ConfigError, ReplayMissError
-from core.fake_llm import register_fake, scripted_fake
-from core.llm import LLM, LLMCall, Prompt, record_calls
+import tape_studio.core.llm
+from tape_studio.core.cache import KEY_VERSION, CachedResponse, LLMCache, LLMRequest
+from tape_studio.core.errors import ConfigError, ReplayMissError
+from tape_studio.core.fake_llm import register_fake, scripted_fake
+from tape_studio.core.llm import LLM, LLMCall, Prompt, record_calls
 
 _names = itertools.count()
 
@@ -214,29 +214,29 @@ def provider(failures: list[Exception]) -> tuple[Any, list[int]]:
 
 def test_retryable_errors_are_retried_until_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, _ = provider([RateLimitError("slow down"), RateLimitError("slow down")])
-    monkeypatch.setattr(core.llm, "_litellm_completion", fake)
+    monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
     made = LLM(model="fake/x", mode="live", retries=3, backoff_s=0).complete(QUESTION)
     assert (made.attempts, made.output, made.error) == (3, "ok", "")
 
 
 def test_builtin_timeouts_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, _ = provider([TimeoutError("read timed out")])
-    monkeypatch.setattr(core.llm, "_litellm_completion", fake)
+    monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
     assert LLM(model="fake/x", mode="live", backoff_s=0).complete(QUESTION).attempts == 2
 
 
 def test_retries_back_off_exponentially(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, _ = provider([RateLimitError("a"), RateLimitError("b"), RateLimitError("c")])
     slept: list[float] = []
-    monkeypatch.setattr(core.llm, "_litellm_completion", fake)
-    monkeypatch.setattr(core.llm.time, "sleep", slept.append)
+    monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
+    monkeypatch.setattr(tape_studio.core.llm.time, "sleep", slept.append)
     LLM(model="fake/x", mode="live", retries=3, backoff_s=0.5).complete(QUESTION)
     assert slept == [0.5, 1.0, 2.0]
 
 
 def test_non_retryable_errors_stop_after_one_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, attempts = provider([AuthenticationError("bad key")])
-    monkeypatch.setattr(core.llm, "_litellm_completion", fake)
+    monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
     made = LLM(model="fake/x", mode="live", retries=3, backoff_s=0).complete(QUESTION)
     assert (made.attempts, len(attempts)) == (1, 1)
     assert made.error == "AuthenticationError: bad key"
@@ -244,7 +244,7 @@ def test_non_retryable_errors_stop_after_one_attempt(monkeypatch: pytest.MonkeyP
 
 def test_exhausted_retries_record_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, attempts = provider([RateLimitError("slow down")] * 10)
-    monkeypatch.setattr(core.llm, "_litellm_completion", fake)
+    monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
     made = LLM(model="fake/x", mode="live", retries=2, backoff_s=0).complete(QUESTION)
     assert (made.attempts, len(attempts)) == (3, 3)
     assert made.error == "RateLimitError: slow down"

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from core.agent import Agent
-from core.agents import build_agent, build_environment, builtin_spec
-from core.cache import LLMCache
-from core.environment import Environment
-from core.fake_llm import register_fake
-from core.llm import LLM
-from core.loop import RunEnded, StepAdded, run, run_to_end
-from core.nodes import ToolInfo
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
-from core.store import Store
-from core.tape import ErrorStep, FinalAnswer, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape
+from tape_studio.core.agent import Agent
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.environment import Environment
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.llm import LLM
+from tape_studio.core.loop import RunEnded, StepAdded, run, run_to_end
+from tape_studio.core.nodes import ToolInfo
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.store import Store
+from tape_studio.core.tape import ErrorStep, FinalAnswer, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape
 
 _names = itertools.count()
 

@@ -1,9 +1,9 @@
 import pytest
 
-from core.errors import ConfigError
-from core.nodes import Answer, ChooseTool, Delegate, ParseError, ToolInfo, View, Write, node_type, read_json_object
-from core.spec import Example, NodeSpec, PromptComponents
-from core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.nodes import Answer, ChooseTool, Delegate, ParseError, ToolInfo, View, Write, node_type, read_json_object
+from tape_studio.core.spec import Example, NodeSpec, PromptComponents
+from tape_studio.core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
 
 TOOLS = {
     "lookup": ToolInfo("lookup", "Finds a fact in the knowledge base.", {"query": "what to look up"}),

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from core.demo import demo_files
-from core.errors import InputError
-from core.interop.exporting import TapeSelection
-from core.interop.formats import read_file
-from core.interop.otel import SEMCONV_VERSION, from_any_value, to_otlp
-from core.interop.tape_files import read_bundle
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import GenericStep, StepMetadata, Tape, TapeMetadata, Task
-from core.workspace import Workspace
+from tape_studio.core.demo import demo_files
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.exporting import TapeSelection
+from tape_studio.core.interop.formats import read_file
+from tape_studio.core.interop.otel import SEMCONV_VERSION, from_any_value, to_otlp
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import GenericStep, StepMetadata, Tape, TapeMetadata, Task
+from tape_studio.core.workspace import Workspace
 
 
 def demo() -> tuple[list[Tape], list[LLMCall]]:

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from core.agent import Visit
-from core.agents import build_agent, build_environment, builtin_spec
-from core.cache import LLMCache
-from core.demo import demo_files
-from core.fake_llm import scripted_fake
-from core.interop.tape_files import Bundle, read_bundle
-from core.llm import LLM, record_calls
-from core.loop import StepAdded, run
-from core.preview import preview_rerun, prompt_request
-from core.tape import Tape, Task, ToolCall, fork_tape
+from tape_studio.core.agent import Visit
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.demo import demo_files
+from tape_studio.core.fake_llm import scripted_fake
+from tape_studio.core.interop.tape_files import Bundle, read_bundle
+from tape_studio.core.llm import LLM, record_calls
+from tape_studio.core.loop import StepAdded, run
+from tape_studio.core.preview import preview_rerun, prompt_request
+from tape_studio.core.tape import Tape, Task, ToolCall, fork_tape
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from core.agents import build_agent, build_environment, builtin_spec
-from core.cache import LLMCache
-from core.demo import demo_files
-from core.errors import ReplayMissError
-from core.interop.tape_files import read_bundle
-from core.llm import LLM, record_calls
-from core.loop import run_to_end
-from core.tape import Tape, TapeMetadata
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.demo import demo_files
+from tape_studio.core.errors import ReplayMissError
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.llm import LLM, record_calls
+from tape_studio.core.loop import run_to_end
+from tape_studio.core.tape import Tape, TapeMetadata
 
 ORIGINALS = [
     (path, tape) for path in demo_files() for tape in read_bundle(path).tapes

@@ -3,8 +3,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from core.errors import ConfigError
-from core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
 
 
 def qa_spec(instruction: str = "Pick a tool.", **changes: object) -> AgentSpec:

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import NotFoundError
-from core.llm import LLMCall
-from core.migrations import MIGRATIONS
-from core.spec import AgentSpec, NodeSpec
-from core.store import Store, TapeFilter
-from core.tape import (
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.migrations import MIGRATIONS
+from tape_studio.core.spec import AgentSpec, NodeSpec
+from tape_studio.core.store import Store, TapeFilter
+from tape_studio.core.tape import (
     FinalAnswer,
     StepMetadata,
     Tape,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from core import migrations
-from core import store as store_module
-from core.errors import NotFoundError
-from core.migrations import MIGRATIONS
-from core.store import Store, TapeFilter
-from core.tape import (
+from tape_studio.core import migrations
+from tape_studio.core import store as store_module
+from tape_studio.core.errors import NotFoundError
+from tape_studio.core.migrations import MIGRATIONS
+from tape_studio.core.store import Store, TapeFilter
+from tape_studio.core.tape import (
     FinalAnswer,
     StepMetadata,
     Tape,

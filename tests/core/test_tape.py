@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from core.tape import (
+from tape_studio.core.tape import (
     CallAgent,
     ErrorStep,
     FinalAnswer,

@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from core.errors import InputError
-from core.interop.tape_files import read_bundle, save_bundle, write_bundle
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import FinalAnswer, GenericStep, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, parse_step
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.tape_files import read_bundle, save_bundle, write_bundle
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import FinalAnswer, GenericStep, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, parse_step
 
 
 def call(prompt_id: str) -> LLMCall:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.interop.tapeagents import read_tapeagents
-from core.store import Store
-from core.tape import GenericStep, Thought
-from core.workspace import Workspace
+from tape_studio.core.errors import InputError
+from tape_studio.core.interop.tapeagents import read_tapeagents
+from tape_studio.core.store import Store
+from tape_studio.core.tape import GenericStep, Thought
+from tape_studio.core.workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "tapeagents"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import core.agents.tools as tools_module
-from core.agents.tools import TOOLS, Tool, ToolError, calculate, get_tools, lookup
+import tape_studio.core.agents.tools as tools_module
+from tape_studio.core.agents.tools import TOOLS, Tool, ToolError, calculate, get_tools, lookup
 
 KB_PATH = Path(tools_module.__file__).parent / "data" / "kb.json"
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
-from studio.headless import chromium, missing_browser, serve, wait_for_text
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
+from tape_studio.studio.headless import chromium, missing_browser, serve, wait_for_text
 
 pytestmark = pytest.mark.browser
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.live_model
 
 def tape_studio(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAPE_STUDIO_HOME": str(home), "TAPE_STUDIO_LLM_MODE": "live"}
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", *args], env=env, capture_output=True, text=True,
                           timeout=300)
 
 
@@ -40,7 +40,7 @@ def test_qa_run_with_the_embedded_model_links_every_llm_step_to_its_call(tmp_pat
 
 def test_a_run_killed_mid_way_resumes_to_completion_without_losing_steps(tmp_path: Path) -> None:
     env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_LLM_MODE": "live"}
-    process = subprocess.Popen([sys.executable, "-m", "studio.cli", "run", "--agent", "writer", "--task",
+    process = subprocess.Popen([sys.executable, "-m", "tape_studio.studio.cli", "run", "--agent", "writer", "--task",
                                 "A short note about rivers"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     store = tmp_path / "store.sqlite"
@@ -70,7 +70,7 @@ def test_a_run_killed_mid_way_resumes_to_completion_without_losing_steps(tmp_pat
 def test_the_embedded_model_serves_concurrent_callers_consistently() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.llm import LLM, Prompt
+    from tape_studio.core.llm import LLM, Prompt
 
     llm = LLM(model="local/smollm2", mode="live")
     prompts = [Prompt(messages=[{"role": "user", "content": f"Name a colour. Variant {n}."}]) for n in range(4)]

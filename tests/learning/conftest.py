@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from learning_helpers import MakeWorkspace
 
-from core.learning.fake_roles import Answer, register_learning_fake
-from core.workspace import Workspace
+from tape_studio.core.learning.fake_roles import Answer, register_learning_fake
+from tape_studio.core.workspace import Workspace
 
 _names = itertools.count()
 

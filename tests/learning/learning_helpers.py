@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.learning.context import Context
-from core.learning.datasets import builtin_dataset
-from core.learning.meter import Meter
-from core.workspace import Workspace
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.datasets import builtin_dataset
+from tape_studio.core.learning.meter import Meter
+from tape_studio.core.workspace import Workspace
 
 MakeWorkspace = Callable[..., Workspace]
 

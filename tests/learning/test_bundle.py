@@ -6,17 +6,17 @@ from pathlib import Path
 
 from learning_helpers import MakeWorkspace
 
-from core.agents import build_agent, build_environment, builtin_spec
-from core.cache import LLMCache
-from core.demo import load_demo_tapes, training_files
-from core.learning import records as rec
-from core.learning.bundle import export_run, import_run, read_run_bundle
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.llm import LLM, record_calls
-from core.loop import run_to_end
-from core.store import Store
-from core.tape import Tape, TapeMetadata
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.cache import LLMCache
+from tape_studio.core.demo import load_demo_tapes, training_files
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.bundle import export_run, import_run, read_run_bundle
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.llm import LLM, record_calls
+from tape_studio.core.loop import run_to_end
+from tape_studio.core.store import Store
+from tape_studio.core.tape import Tape, TapeMetadata
 
 
 def test_a_run_survives_export_and_import(make_ws: MakeWorkspace, tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from core.agents.tools import calculate, lookup
-from core.errors import InputError, NotFoundError
-from core.learning.datasets import builtin_dataset, load_dataset, load_jsonl
-from core.learning.metrics import normalize
+from tape_studio.core.agents.tools import calculate, lookup
+from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.learning.datasets import builtin_dataset, load_dataset, load_jsonl
+from tape_studio.core.learning.metrics import normalize
 
 ARITHMETIC = re.compile(r"What is (\d+) (times|divided by) (\d+)\?")
 
@@ -23,7 +23,7 @@ def test_qa_has_three_disjoint_splits() -> None:
 
 
 def test_every_qa_target_is_a_fact_in_the_knowledge_base_or_the_calculators_result() -> None:
-    entries = json.loads(resources.files("core.agents").joinpath("data/kb.json").read_text("utf-8"))
+    entries = json.loads(resources.files("tape_studio.core.agents").joinpath("data/kb.json").read_text("utf-8"))
     kb = normalize(" ".join(entry["text"] for entry in entries))
     for split in builtin_dataset("qa").splits.values():
         for example in split:

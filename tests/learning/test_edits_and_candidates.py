@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.agents import builtin_spec
-from core.learning.candidate import build_candidate
-from core.learning.edits import (
+from tape_studio.core.agents import builtin_spec
+from tape_studio.core.learning.candidate import build_candidate
+from tape_studio.core.learning.edits import (
     EDIT_ADAPTER,
     AddNode,
     EditError,
@@ -16,8 +16,8 @@ from core.learning.edits import (
     apply_edit,
     check_graph,
 )
-from core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
-from core.tape import Proposal
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
+from tape_studio.core.tape import Proposal
 
 QA = builtin_spec("qa")
 

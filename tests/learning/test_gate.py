@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.learning.gate import decide, minibatch_verdict, paired_means, val_verdict
+from tape_studio.core.learning.gate import decide, minibatch_verdict, paired_means, val_verdict
 
 CURRENT = {"a": 0.0, "b": 1.0}
 

@@ -2,7 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.learning.meter import (
+from tape_studio.core.learning.meter import (
     Budget,
     BudgetExceeded,
     Meter,
@@ -11,7 +11,7 @@ from core.learning.meter import (
     combine,
     total,
 )
-from core.llm import LLM, LLMCall, Prompt
+from tape_studio.core.llm import LLM, LLMCall, Prompt
 
 
 def call(cached: bool = False, cost: float = 0.0) -> LLMCall:
@@ -37,7 +37,7 @@ def test_since_gives_only_what_was_added() -> None:
 
 
 def test_the_call_budget_holds_under_parallel_workers() -> None:
-    from core.fake_llm import register_fake
+    from tape_studio.core.fake_llm import register_fake
 
     meter = Meter(Budget(max_llm_calls=5))
     llm = MeteredLLM(LLM(model=register_fake("meter-budget", lambda m, p: "ok", 0.05), mode="live"), meter, "eval")

@@ -1,6 +1,6 @@
 import pytest
 
-from core.learning.metrics import exact_match, normalize, numeric_match, score, token_f1
+from tape_studio.core.learning.metrics import exact_match, normalize, numeric_match, score, token_f1
 
 
 def test_normalize_drops_case_punctuation_and_articles() -> None:

@@ -6,24 +6,24 @@ import json
 
 from learning_helpers import MakeWorkspace, make_context
 
-from core.agents import build_agent
-from core.learning.candidate import build_candidate
-from core.learning.datasets import builtin_dataset
-from core.learning.guards import (
+from tape_studio.core.agents import build_agent
+from tape_studio.core.learning.candidate import build_candidate
+from tape_studio.core.learning.datasets import builtin_dataset
+from tape_studio.core.learning.guards import (
     copy_problem,
     length_cap,
     length_problem,
     prompt_length,
     template_problem,
 )
-from core.learning.optimize import optimize
-from core.learning.pipeline_optimizer import edit_from_output, propose_pipeline
-from core.learning.prompt_optimizer import propose_prompt
-from core.learning.tool_optimizer import pick_tool, propose_tool
-from core.llm import LLM
-from core.nodes import NODE_TYPES
-from core.spec import PromptComponents, ToolDoc
-from core.tape import AggregatedGradient, StepMetadata, Tape, ToolCall
+from tape_studio.core.learning.optimize import optimize
+from tape_studio.core.learning.pipeline_optimizer import edit_from_output, propose_pipeline
+from tape_studio.core.learning.prompt_optimizer import propose_prompt
+from tape_studio.core.learning.tool_optimizer import pick_tool, propose_tool
+from tape_studio.core.llm import LLM
+from tape_studio.core.nodes import NODE_TYPES
+from tape_studio.core.spec import PromptComponents, ToolDoc
+from tape_studio.core.tape import AggregatedGradient, StepMetadata, Tape, ToolCall
 
 FEEDBACK = AggregatedGradient(node="plan", text="- Use the calculator for arithmetic.")
 TRAIN = builtin_dataset("qa").split("train")

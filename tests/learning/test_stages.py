@@ -6,15 +6,15 @@ import json
 
 from learning_helpers import MakeWorkspace, make_context
 
-from core.learning.aggregate import aggregate
-from core.learning.backward import backward, backward_example
-from core.learning.datasets import Example
-from core.learning.evaluate import evaluate
-from core.learning.forward import forward_tape_id, run_example
-from core.learning.loss import compute_loss
-from core.learning.visits import node_visits
-from core.spec import Edge, NodeSpec, PromptComponents
-from core.tape import Gradient, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
+from tape_studio.core.learning.aggregate import aggregate
+from tape_studio.core.learning.backward import backward, backward_example
+from tape_studio.core.learning.datasets import Example
+from tape_studio.core.learning.evaluate import evaluate
+from tape_studio.core.learning.forward import forward_tape_id, run_example
+from tape_studio.core.learning.loss import compute_loss
+from tape_studio.core.learning.visits import node_visits
+from tape_studio.core.spec import Edge, NodeSpec, PromptComponents
+from tape_studio.core.tape import Gradient, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
 
 GERMANY = Example(id="de", input="What is the capital of Germany?", target="Berlin")
 SUM = Example(id="sum", input="What is 12 times 9?", target="108")

@@ -1,4 +1,4 @@
-from core.learning.structured import clip, field_text, field_texts, read_object, schema
+from tape_studio.core.learning.structured import clip, field_text, field_texts, read_object, schema
 
 
 def test_reads_a_trailing_comma_that_small_models_write() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from learning_helpers import MakeWorkspace
 
-from core.learning import records as rec
-from core.learning.datasets import builtin_dataset
-from core.learning.fake_roles import TRAINED_RULE
-from core.learning.meter import Budget
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer, minibatches
-from core.workspace import Workspace
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.datasets import builtin_dataset
+from tape_studio.core.learning.fake_roles import TRAINED_RULE
+from tape_studio.core.learning.meter import Budget
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer, minibatches
+from tape_studio.core.workspace import Workspace
 
 CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=2, batch_size=4, workers=2)
 

@@ -11,10 +11,10 @@ import resource
 import sys
 from pathlib import Path
 
-from core.interop.tape_files import write_bundle
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
-from core.workspace import Workspace
+from tape_studio.core.interop.tape_files import write_bundle
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
+from tape_studio.core.workspace import Workspace
 
 BIG_TEXT_BYTES = 10 * 1024 * 1024
 LONG_STEPS = 100_000

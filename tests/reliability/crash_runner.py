@@ -15,12 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-from core.learning import records as rec
-from core.learning.fake_roles import register_learning_fake
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.llm import _load_litellm
-from core.workspace import Workspace
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.llm import _load_litellm
+from tape_studio.core.workspace import Workspace
 
 LATENCY_S = float(os.environ.get("CRASH_RUNNER_LATENCY_S", "0.03"))
 QUESTIONS = ("What is 12 times 7?", "What is the capital of France?", "Who wrote Hamlet?", "What is 9 plus 4?")

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from core.learning.fake_roles import ROLE_ANSWERS, agent_role
-from core.learning.prompts import role_of
+from tape_studio.core.learning.fake_roles import ROLE_ANSWERS, agent_role
+from tape_studio.core.learning.prompts import role_of
 
 FAULTS = ("good", "timeout", "400", "429", "500", "truncated", "malformed", "truncated_stream")
 

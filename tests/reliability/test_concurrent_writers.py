@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from reliability_helpers import check_store, runner
 
-from core.interop.tape_files import write_bundle
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
+from tape_studio.core.interop.tape_files import write_bundle
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
 
 SESSIONS_PER_WRITER = 6
 BUNDLES, TAPES_PER_BUNDLE, STEPS_PER_TAPE = 8, 5, 40

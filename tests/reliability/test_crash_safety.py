@@ -15,8 +15,8 @@ import pytest
 from crash_runner import CONFIG, QUESTIONS, workspace
 from reliability_helpers import Snapshot, check_store, runner
 
-from core.learning import records as rec
-from core.learning.trainer import Trainer
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.trainer import Trainer
 
 KILLS_PER_CHAIN = 2
 SEEDS = (1, 2)

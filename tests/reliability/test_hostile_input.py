@@ -13,11 +13,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import TapeStudioError
-from core.interop.tape_files import dump_bundle
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall
-from core.workspace import Workspace
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.interop.tape_files import dump_bundle
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall
+from tape_studio.core.workspace import Workspace
 
 SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "80")), deadline=None, derandomize=os.environ.get("HYPOTHESIS_RANDOM") != "1", database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
@@ -111,7 +111,7 @@ def test_an_edited_step_forks_or_fails_clearly(at: int, step: Any) -> None:
 @SETTINGS
 @given(st.text(max_size=120))
 def test_the_step_editor_json_box_rejects_bad_json_clearly(text: str) -> None:
-    from studio.edit import _parse_json
+    from tape_studio.studio.edit import _parse_json
 
     try:
         _parse_json(text, "step")

@@ -11,11 +11,11 @@ import pytest
 from fault_server import FaultServer, fault_server
 from reliability_helpers import check_store
 
-from core.agents import build_agent, build_environment, builtin_spec
-from core.llm import LLM
-from core.loop import run_to_end
-from core.store import Store
-from core.tape import ErrorStep, Tape, TapeMetadata, Task
+from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.llm import LLM
+from tape_studio.core.loop import run_to_end
+from tape_studio.core.store import Store
+from tape_studio.core.tape import ErrorStep, Tape, TapeMetadata, Task
 
 RETRIES = 2
 BACKOFF_S = 0.05
@@ -67,7 +67,7 @@ def test_a_fault_is_retried_recorded_on_the_tape_and_the_tape_resumes(
 
 
 def test_a_bad_request_is_recorded_once_without_retrying(server: FaultServer) -> None:
-    from core.llm import Prompt
+    from tape_studio.core.llm import Prompt
 
     server.fault = "400"
     call = llm().complete(Prompt(messages=[{"role": "user", "content": "Question: anything"}]))

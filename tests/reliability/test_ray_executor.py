@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from core.executor import ExecutorChoice
-from core.learning import records as rec
-from core.learning.fake_roles import register_learning_fake
-from core.learning.report import EvalReport, evaluate_agent
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.workspace import Workspace
+from tape_studio.core.executor import ExecutorChoice
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.core.learning.report import EvalReport, evaluate_agent
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.workspace import Workspace
 
 ray = pytest.importorskip("ray", reason="the Ray executor is optional: pip install 'tape-studio[ray]'")
 

@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reliability_helpers import ROOT
 
-from core.agents.tools import ToolError, calculate
-from core.interop.exporting import TapeSelection
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Thought
-from core.workspace import Workspace
+from tape_studio.core.agents.tools import ToolError, calculate
+from tape_studio.core.interop.exporting import TapeSelection
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Thought
+from tape_studio.core.workspace import Workspace
 
 KEYS = {
     "OPENAI_API_KEY": "sk-test-0penAIsecretKEY-4f9a1c",
@@ -58,7 +58,7 @@ def test_keys_in_the_environment_never_reach_the_store_cache_exports_or_output(
     caplog.set_level("DEBUG")
     env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_MODEL": "openai/test-model",
            "TAPE_STUDIO_LLM_MODE": "live", "PYTHONPATH": str(ROOT)}
-    cli = subprocess.run([sys.executable, "-m", "studio.cli", "run", "--agent", "qa", "--task",
+    cli = subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", "run", "--agent", "qa", "--task",
                           "What is the capital of France?", "--json"], env=env, capture_output=True, text=True, check=False,
                          timeout=120)
     assert cli.returncode == 0, cli.stderr
@@ -80,7 +80,7 @@ def test_keys_in_the_environment_never_reach_the_store_cache_exports_or_output(
 def test_the_studio_listens_on_localhost_only_and_says_so(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from studio import launch
+    from tape_studio.studio import launch
 
     started: dict[str, Any] = {}
 
@@ -132,7 +132,7 @@ def test_hostile_text_in_an_llm_call_is_inert_in_the_provenance_panel(tmp_path: 
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
 
-    from studio.headless import chromium, missing_browser, serve, wait_for_text
+    from tape_studio.studio.headless import chromium, missing_browser, serve, wait_for_text
 
     reason = missing_browser()
     if reason:

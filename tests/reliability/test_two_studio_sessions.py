@@ -9,9 +9,9 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from core.store import Store
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
-from studio.state import CURSOR, SESSION_ID
+from tape_studio.core.store import Store
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
+from tape_studio.studio.state import CURSOR, SESSION_ID
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "tape.py")
 TAPE = Tape(metadata=TapeMetadata(agent="qa", title="shared", status="completed"), steps=(

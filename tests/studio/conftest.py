@@ -10,11 +10,11 @@ import pytest
 import streamlit
 from studio_helpers import Demo
 
-from core.demo import demo_files, load_demo_tapes
-from core.interop.tape_files import read_bundle
-from core.settings import ModelSettings, save_settings
-from core.workspace import Workspace
-from studio.runs import REGISTRY
+from tape_studio.core.demo import demo_files, load_demo_tapes
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.settings import ModelSettings, save_settings
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio.runs import REGISTRY
 
 
 @pytest.fixture(autouse=True)

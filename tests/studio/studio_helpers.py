@@ -8,9 +8,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.tape import Tape
-from core.workspace import Workspace
-from studio.runs import REGISTRY
+from tape_studio.core.tape import Tape
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio.runs import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "pages"

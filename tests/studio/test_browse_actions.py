@@ -8,10 +8,10 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 from studio_helpers import APP, Demo, button, shown_text, unescaped
 
-from core.interop.tape_files import read_bundle
-from core.store import TapeFilter
-from studio.selection import bundle_bytes
-from studio.state import DELETE_PENDING
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.store import TapeFilter
+from tape_studio.studio.selection import bundle_bytes
+from tape_studio.studio.state import DELETE_PENDING
 
 
 def browse() -> AppTest:

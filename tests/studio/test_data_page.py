@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.demo import demo_files
-from core.fake_llm import register_fake
-from core.settings import ModelSettings, save_settings
-from core.store import Store
-from core.workspace import Workspace
+from tape_studio.core.demo import demo_files
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.settings import ModelSettings, save_settings
+from tape_studio.core.store import Store
+from tape_studio.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_PAGE = str(ROOT / "pages" / "data.py")

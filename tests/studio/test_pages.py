@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.llm import LLMCall
-from core.store import Store
-from core.tape import (
+from tape_studio.core.llm import LLMCall
+from tape_studio.core.store import Store
+from tape_studio.core.tape import (
     ErrorStep,
     FinalAnswer,
     StepMetadata,
@@ -20,7 +20,7 @@ from core.tape import (
     ToolCall,
     ToolResult,
 )
-from studio.state import ANNOTATION_TEXT, BROWSE_PAGE_NO, CURSOR, TAPE_ID
+from tape_studio.studio.state import ANNOTATION_TEXT, BROWSE_PAGE_NO, CURSOR, TAPE_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "studio" / "app.py")
@@ -181,7 +181,7 @@ def test_adding_an_annotation_stores_it(store: Store) -> None:
 
 
 def test_lineage_links_parent_and_forks(store: Store) -> None:
-    from core.tape import fork_tape
+    from tape_studio.core.tape import fork_tape
 
     tape, _ = qa_tape()
     fork = fork_tape(tape, 3, [ToolResult(tool="lookup", content="France: Its capital is Lyon.")])
@@ -219,7 +219,7 @@ def test_launch_prepares_the_store_and_runs_streamlit(tmp_path: Path, monkeypatc
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     import subprocess
 
-    from studio import launch
+    from tape_studio.studio import launch
 
     started: dict = {}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from studio_helpers import Demo, bodies, button, finish_runs, page, shown_text
 
-from core.demo import demo_files
-from core.interop.tape_files import read_bundle
-from core.settings import ModelSettings, load_settings
-from studio.state import RUN_PAGE_TAPE
+from tape_studio.core.demo import demo_files
+from tape_studio.core.interop.tape_files import read_bundle
+from tape_studio.core.settings import ModelSettings, load_settings
+from tape_studio.studio.state import RUN_PAGE_TAPE
 
 
 def recorded(stem: str):  # type: ignore[no-untyped-def]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from core.agents import builtin_spec
-from core.llm import LLM
-from core.settings import ModelSettings, configured_agent
-from core.store import TapeSummary
-from studio.browse_filters import _day_range
-from studio.family import tree_order
-from studio.render import plain
+from tape_studio.core.agents import builtin_spec
+from tape_studio.core.llm import LLM
+from tape_studio.core.settings import ModelSettings, configured_agent
+from tape_studio.core.store import TapeSummary
+from tape_studio.studio.browse_filters import _day_range
+from tape_studio.studio.family import tree_order
+from tape_studio.studio.render import plain
 
 
 def test_plain_escapes_markup_but_keeps_the_text() -> None:

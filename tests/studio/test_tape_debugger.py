@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from studio_helpers import Demo, bodies, button, finish_runs, page, shown_text
 
-from core.fake_llm import register_fake
-from core.settings import ModelSettings, save_settings
-from core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
-from studio.runs import REGISTRY
-from studio.state import CURSOR, PENDING_RUN, SESSION_ID, TAPE_ID
+from tape_studio.core.fake_llm import register_fake
+from tape_studio.core.settings import ModelSettings, save_settings
+from tape_studio.core.tape import StepMetadata, Tape, TapeMetadata, Task, Thought
+from tape_studio.studio.runs import REGISTRY
+from tape_studio.studio.state import CURSOR, PENDING_RUN, SESSION_ID, TAPE_ID
 
 
 def at_step(demo: Demo, index: int, tape: Tape | None = None):  # type: ignore[no-untyped-def]

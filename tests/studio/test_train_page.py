@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.learning import records as rec
-from core.learning.fake_roles import register_learning_fake
-from core.learning.train_config import TrainConfig
-from core.learning.trainer import Trainer
-from core.settings import ModelSettings, save_settings
-from core.workspace import Workspace
-from studio import train_runner
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.fake_roles import register_learning_fake
+from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.settings import ModelSettings, save_settings
+from tape_studio.core.workspace import Workspace
+from tape_studio.studio import train_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_PAGE = str(ROOT / "pages" / "train.py")
