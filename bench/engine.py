@@ -25,7 +25,7 @@ from tape_studio.core.errors import ConfigError
 from tape_studio.core.fake_llm import register_fake
 from tape_studio.core.llm import LLM, Prompt
 from tape_studio.core.loop import RunEnded, StepAdded, run
-from tape_studio.core.nodes import ToolInfo
+from tape_studio.core.tools import Tool
 from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
 from tape_studio.core.store import Store
 from tape_studio.core.tape import StepMetadata, Tape, Task, Thought, ToolCall, ToolResult, new_id
@@ -58,9 +58,13 @@ def make_agent() -> tuple[Agent, Environment]:
                     prompt=PromptComponents(instruction="Call echo.", input_template="{task}"))
     spec = AgentSpec(name="bench", nodes=(node,), edges=(Edge(source="act", target="act"),), entry="act",
                      max_iterations=10**9)
-    tools = {"echo": ToolInfo(name="echo", description="returns ok", parameters={"input": "anything"})}
-    agent = Agent(spec, LLM(model=model, mode="live", cache=None), tools=tools)
-    return agent, Environment({"echo": lambda args: "ok"})
+    echo = Tool.from_function(_echo, name="echo", description="returns ok")
+    agent = Agent(spec, LLM(model=model, mode="live", cache=None), tools={"echo": echo})
+    return agent, Environment({"echo": echo})
+
+
+def _echo(input: str) -> str:  # noqa: A002  (the argument name the node's compact form fills)
+    return "ok"
 
 
 def build_tape(n: int, agent: str) -> Tape:

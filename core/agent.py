@@ -14,9 +14,10 @@ from typing import Union
 
 from tape_studio.core.errors import ConfigError
 from tape_studio.core.llm import LLM, LLMCall
-from tape_studio.core.nodes import ParseError, ToolInfo, View, node_type
+from tape_studio.core.nodes import ParseError, View, node_type
 from tape_studio.core.spec import AgentSpec, NodeSpec
 from tape_studio.core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, Tape, Task, ToolCall
+from tape_studio.core.tools import Tool
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Agent:
         self,
         spec: AgentSpec,
         llm: LLM,
-        tools: dict[str, ToolInfo] | None = None,
+        tools: dict[str, Tool] | None = None,
         subagents: dict[str, Agent] | None = None,
     ) -> None:
         self.spec = spec
@@ -128,6 +129,7 @@ class Agent:
         self._scans: OrderedDict[str, _FrameScan] = OrderedDict()
         self._scans_lock = threading.Lock()
         for node in spec.nodes:
+            node_type(node)  # an unknown node type fails here, before any run starts
             missing = set(node.tools) - set(self.tools)
             if missing:
                 raise ConfigError(f"node {node.name!r} of {spec.name!r} uses unknown tools {sorted(missing)}")
@@ -215,11 +217,15 @@ class Agent:
 
     def _visit(self, tape: Tape, frame: Frame, node_name: str, group_start: int) -> Visit:
         node = self.spec.node(node_name)
-        view = View(tape=tape, agent=self.name, task=frame.task, indices=_Prefix(frame.indices, group_start))
         partial = tuple(tape.steps[i] for i in frame.indices[group_start:] if tape.steps[i].family != "error")
+        # A turn cut short by a fork is redone from the same prompt (a cache hit when nothing changed);
+        # once a person wrote one of its steps, the node must continue from what they wrote.
+        edited = any(not step.metadata.prompt_id or "edited_by" in step.metadata.other for step in partial)
+        view = View(tape=tape, agent=self.name, task=frame.task, indices=_Prefix(frame.indices, group_start),
+                    partial=partial if edited else ())
         return Visit(agent=self, node=node, view=view, partial=partial)
 
-    def tools_of(self, node: NodeSpec) -> dict[str, ToolInfo]:
+    def tools_of(self, node: NodeSpec) -> dict[str, Tool]:
         return {name: self.tools[name] for name in node.tools}
 
     def run_node(self, visit: Visit) -> tuple[list[StepBase], LLMCall | None]:

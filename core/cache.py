@@ -21,9 +21,14 @@ class LLMRequest(BaseModel):
     messages: list[dict[str, JsonValue]]
     params: dict[str, JsonValue] = {}
     response_format: dict[str, JsonValue] | None = None
+    tools: list[dict[str, JsonValue]] | None = None
+    """Tool schemas sent for native tool calling; None (and then left out of the key) otherwise."""
 
     def key(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data["tools"] is None:
+            del data["tools"]  # keys of requests without tools stay what they were before tools existed
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return f"{KEY_VERSION}:" + hashlib.sha256(canonical.encode()).hexdigest()
 
     def readable(self) -> str:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from tape_studio.core.tape import Tape, ToolCall, ToolResult
-
-ToolFunction = Callable[[dict[str, str]], str]
+from tape_studio.core.tools import Tool, as_tool
 
 
 class Environment:
-    """Runs tools by name. A tool that fails yields an error observation the agent can read."""
+    """Runs tools by name. A tool that fails yields an error observation the agent can read.
 
-    def __init__(self, tools: Mapping[str, ToolFunction]) -> None:
-        self.tools = dict(tools)
+    Tools are `Tool` values or plain typed functions (made into tools by their signature)."""
+
+    def __init__(self, tools: Mapping[str, Tool | Callable[..., Any]]) -> None:
+        self.tools = {name: as_tool(value, name=name) for name, value in tools.items()}
 
     def pending_calls(self, tape: Tape) -> list[ToolCall]:
         """The tool calls at the end of the tape, which have no results yet."""
@@ -33,6 +35,6 @@ class Environment:
             known = ", ".join(sorted(self.tools)) or "none"
             return ToolResult(tool=call.tool, content=f"no tool named {call.tool!r} (known: {known})", is_error=True)
         try:
-            return ToolResult(tool=call.tool, content=tool(dict(call.arguments)))
+            return ToolResult(tool=call.tool, content=tool.run(dict(call.arguments)))
         except Exception as exc:  # a tool's failure is an observation, not a crash of the session
             return ToolResult(tool=call.tool, content=f"{type(exc).__name__}: {exc}", is_error=True)

@@ -7,6 +7,8 @@ when it can, `replay` answers only from the cache and fails on a miss with the c
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import threading
@@ -32,6 +34,8 @@ class Prompt(BaseModel):
 
     messages: list[dict[str, str]]
     response_format: dict[str, JsonValue] | None = None
+    tools: list[dict[str, JsonValue]] | None = None
+    """Tools a model with native tool calling may call; other models get `response_format` instead."""
 
 
 class LLMCall(BaseModel):
@@ -43,6 +47,8 @@ class LLMCall(BaseModel):
     model: str
     messages: list[dict[str, JsonValue]]
     response_format: dict[str, JsonValue] | None = None
+    tools: list[dict[str, JsonValue]] | None = None
+    """Tool schemas sent with the call (native tool calling); the chosen call is in `output` as JSON."""
     params: dict[str, JsonValue] = {}
     output: str = ""
     prompt_tokens: int = 0
@@ -56,9 +62,8 @@ class LLMCall(BaseModel):
     created_at: datetime = Field(default_factory=utc_now)
 
     def request(self) -> LLMRequest:
-        return LLMRequest(
-            model=self.model, messages=self.messages, params=self.params, response_format=self.response_format
-        )
+        return LLMRequest(model=self.model, messages=self.messages, params=self.params,
+                          response_format=self.response_format, tools=self.tools)
 
 
 _RETRYABLE = ("Timeout", "RateLimitError", "APIConnectionError", "InternalServerError", "ServiceUnavailableError")
@@ -112,11 +117,14 @@ class LLM:
         self, prompt: Prompt, model: str | None = None, params: dict[str, JsonValue] | None = None
     ) -> LLMRequest:
         """The request `complete` would send (and the cache key it would look up), without sending it."""
+        model = model or self.model
+        native = bool(prompt.tools) and supports_native_tools(model)
         return LLMRequest(
-            model=model or self.model,
+            model=model,
             messages=prompt.messages,  # type: ignore[arg-type]
             params={**self.params, **(params or {})},
-            response_format=prompt.response_format,
+            response_format=None if native else prompt.response_format,
+            tools=prompt.tools if native else None,
         )
 
     def _call_with_retries(self, request: LLMRequest) -> tuple[CachedResponse | None, str, int]:
@@ -151,6 +159,7 @@ def _record(
         model=request.model,
         messages=request.messages,
         response_format=request.response_format,
+        tools=request.tools,
         params=request.params,
         output=response.output,
         prompt_tokens=response.prompt_tokens,
@@ -175,6 +184,21 @@ def record_calls(cache: LLMCache, calls: list[LLMCall]) -> int:
         cache.put(call.request(), response)
         seeded += 1
     return seeded
+
+
+IN_PROCESS_PROVIDERS = ("local", "fake")
+"""Models that live in this process (the embedded model, named fakes); they take JSON-schema output."""
+
+
+@functools.lru_cache(maxsize=256)
+def supports_native_tools(model: str) -> bool:
+    """Whether litellm knows `model` to take `tools=` (function calling); in-process models do not."""
+    if model.split("/", 1)[0] in IN_PROCESS_PROVIDERS:
+        return False
+    try:
+        return bool(_load_litellm().supports_function_calling(model=model))
+    except Exception:  # an unknown model: the JSON-schema path works everywhere
+        return False
 
 
 # --- litellm -----------------------------------------------------------------------------
@@ -252,10 +276,14 @@ def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse
     kwargs: dict[str, Any] = dict(request.params)
     if request.response_format is not None:
         kwargs["response_format"] = request.response_format
+    if request.tools:
+        kwargs["tools"] = request.tools
+        kwargs["tool_choice"] = "required"
     response = litellm.completion(
         model=request.model, messages=request.messages, timeout=timeout_s, num_retries=0, **kwargs
     )
-    output = response.choices[0].message.content or ""
+    message = response.choices[0].message
+    output = _tool_choice_text(message) if request.tools else (message.content or "")
     usage = getattr(response, "usage", None)
     # litellm prices the call itself; models without a price (local, self-hosted) report None.
     cost = float((getattr(response, "_hidden_params", None) or {}).get("response_cost") or 0.0)
@@ -265,3 +293,17 @@ def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cost=cost,
     )
+
+
+def _tool_choice_text(message: Any) -> str:
+    """A native tool call written as the JSON a tool-choosing node reads (its thought, tool and
+    arguments), so one parser serves both paths and the recorded output shows the choice."""
+    calls = getattr(message, "tool_calls", None) or []
+    if not calls:
+        return message.content or ""
+    function = calls[0].function
+    try:
+        arguments: Any = json.loads(function.arguments or "{}")
+    except json.JSONDecodeError:
+        arguments = function.arguments
+    return json.dumps({"thought": message.content or "", "tool": function.name, "arguments": arguments})

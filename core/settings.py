@@ -6,7 +6,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from tape_studio.core.agent import Agent
-from tape_studio.core.agents import build_agent
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.config import LLMMode
 from tape_studio.core.llm import LLM
@@ -43,10 +42,9 @@ def build_llm(settings: ModelSettings, cache: LLMCache, model: str | None = None
     return LLM(model=model or settings.model or None, mode=settings.llm_mode, cache=cache)
 
 
-def configured_agent(spec: AgentSpec, settings: ModelSettings, llm: LLM) -> Agent:
-    """The agent (and its sub-agents) with the per-role models applied. An override changes what a
+def configured_agent(agent: Agent, settings: ModelSettings) -> Agent:
+    """`agent` (and its sub-agents) with the per-role models applied. An override changes what a
     spec says, so it runs as a derived spec version, recorded on new tapes, rather than silently."""
-    agent = build_agent(spec, llm)
     team = [agent]
     while team:
         member = team.pop()

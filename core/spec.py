@@ -104,11 +104,13 @@ class AgentSpec(BaseModel):
     """Per-tool description overrides; left out of the id while empty, so older ids stay valid."""
     parent_id: str | None = None
     """The version this one was derived from; not part of the content hash."""
+    example_task: str = ""
+    """A task to offer as a placeholder where a run is started; not part of the hash (no behaviour)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def id(self) -> str:
-        content = self.model_dump(mode="json", exclude={"id", "parent_id"})
+        content = self.model_dump(mode="json", exclude={"id", "parent_id", "example_task"})
         if not content.get("tool_docs"):
             content.pop("tool_docs", None)
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())

@@ -153,9 +153,13 @@ class Store:
         """Writes the tape's metadata and any steps not stored yet, with the calls they link to."""
         self.save_tapes([tape], calls)
 
-    def save_tapes(self, tapes: Iterable[Tape], calls: Iterable[LLMCall] = ()) -> None:
+    def save_tapes(
+        self, tapes: Iterable[Tape], calls: Iterable[LLMCall] = (), specs: Iterable[AgentSpec] = ()
+    ) -> None:
         """Like save_tape for many tapes, all in one transaction (an import is whole or absent)."""
         with self.transaction() as conn:
+            for spec in specs:
+                _insert_spec(conn, spec)
             for call in calls:
                 _insert_call(conn, call)
             for tape in tapes:
@@ -329,10 +333,7 @@ class Store:
     def save_spec(self, spec: AgentSpec) -> None:
         """Specs are immutable and content-addressed: saving an existing id changes nothing."""
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO specs VALUES (?, ?, ?, ?, ?)",
-                (spec.id, spec.name, spec.parent_id, utc_now().isoformat(), spec.model_dump_json()),
-            )
+            _insert_spec(conn, spec)
 
     def load_spec(self, spec_id: str) -> AgentSpec:
         row = self._connection().execute("SELECT data FROM specs WHERE id = ?", (spec_id,)).fetchone()
@@ -386,6 +387,11 @@ def _step_row(tape_id: str, index: int, step: StepBase) -> tuple[Any, ...]:
     meta = step.metadata
     return (tape_id, index, meta.id, step.kind, step.family, meta.node, meta.agent, meta.prompt_id,
             step.summary()[:2000], step.model_dump_json())
+
+
+def _insert_spec(conn: sqlite3.Connection, spec: AgentSpec) -> None:
+    conn.execute("INSERT OR IGNORE INTO specs VALUES (?, ?, ?, ?, ?)",
+                 (spec.id, spec.name, spec.parent_id, utc_now().isoformat(), spec.model_dump_json()))
 
 
 def _insert_call(conn: sqlite3.Connection, call: LLMCall) -> bool:

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, JsonValue, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainValidator, SerializeAsAny, TypeAdapter
+
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.registry import Registry, source_of_module
 
 Family = Literal["thought", "action", "observation", "error", "stop"]
+FAMILIES: tuple[str, ...] = get_args(Family)
+S = TypeVar("S", bound="StepBase")
 TapeStatus = Literal["new", "running", "completed", "failed"]
 
 
@@ -55,9 +60,45 @@ class StepBase(BaseModel):
         return self.model_dump(mode="json", exclude={"metadata"})
 
 
+_STEP_KINDS: Registry[type[StepBase]] = Registry("step kind")
+
+
+def register_step(cls: type[S]) -> type[S]:
+    """Class decorator: makes `cls` a step kind that tapes, the store, bundles and exports know.
+
+    `cls` subclasses StepBase with `kind: Literal["my_kind"] = "my_kind"` and a `family`. Kinds
+    nobody registered still load, as GenericStep, so foreign tapes never lose a step."""
+    if not (isinstance(cls, type) and issubclass(cls, StepBase)):
+        raise ConfigError(f"register_step needs a StepBase subclass, got {cls!r}")
+    field = cls.model_fields.get("kind")
+    kind = field.default if field is not None else None
+    if not isinstance(kind, str) or not kind or kind == "generic":
+        raise ConfigError(f"step class {cls.__name__}: declare kind: Literal[\"my_kind\"] = \"my_kind\"")
+    family = getattr(cls, "family", None)
+    if family not in FAMILIES:
+        raise ConfigError(f"step class {cls.__name__}: family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    _STEP_KINDS.add(kind, cls, source_of_module(cls.__module__))
+    return cls
+
+
+def step_class(kind: str) -> type[StepBase] | None:
+    """The registered class of `kind`, or None (such steps load as GenericStep)."""
+    return _STEP_KINDS.find(kind)
+
+
+def step_kinds() -> list[str]:
+    return _STEP_KINDS.names()
+
+
+def step_kind_source(kind: str) -> str:
+    return _STEP_KINDS.source(kind)
+
+
+
 # --- observations -------------------------------------------------------------------------
 
 
+@register_step
 class Task(StepBase):
     """What the user asked; the first step of most tapes."""
 
@@ -69,6 +110,7 @@ class Task(StepBase):
         return self.text
 
 
+@register_step
 class ToolResult(StepBase):
     """What a tool returned for the tool call just before it."""
 
@@ -87,6 +129,7 @@ class ToolResult(StepBase):
 # --- thoughts -----------------------------------------------------------------------------
 
 
+@register_step
 class Thought(StepBase):
     """Free text the agent wrote for itself (reasoning, a draft)."""
 
@@ -101,19 +144,22 @@ class Thought(StepBase):
 # --- actions ------------------------------------------------------------------------------
 
 
+@register_step
 class ToolCall(StepBase):
     """A request for the environment to run one tool."""
 
     kind: Literal["tool_call"] = "tool_call"
     family: ClassVar[Family] = "action"
     tool: str
-    arguments: dict[str, str] = Field(default_factory=dict)
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    """Argument name -> JSON value, checked against the tool's schema when it runs."""
 
     def summary(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
         return f"{self.tool}({args})"
 
 
+@register_step
 class CallAgent(StepBase):
     """Hands the tape to a sub-agent; its steps follow on the same tape until it answers."""
 
@@ -129,6 +175,7 @@ class CallAgent(StepBase):
 # --- markers ------------------------------------------------------------------------------
 
 
+@register_step
 class FinalAnswer(StepBase):
     """The agent's answer; ends the tape (or returns from a sub-agent)."""
 
@@ -140,6 +187,7 @@ class FinalAnswer(StepBase):
         return self.text
 
 
+@register_step
 class ErrorStep(StepBase):
     """Something went wrong while making the next step; the reason stays on the tape."""
 
@@ -151,122 +199,6 @@ class ErrorStep(StepBase):
 
     def summary(self) -> str:
         return f"{self.source} error: {self.message}"
-
-
-# --- training records (written by core/learning; each links the forward tapes it read) -----
-
-
-class Loss(StepBase):
-    """How one forward tape scored on its dataset example, with the feedback the backward pass reads."""
-
-    kind: Literal["loss"] = "loss"
-    family: ClassVar[Family] = "observation"
-    example_id: str
-    tape_id: str
-    """The forward tape that was scored."""
-    score: float
-    feedback: str
-    prediction: str = ""
-    target: str | None = None
-    metric: str = ""
-
-    def summary(self) -> str:
-        return f"{self.example_id}: {self.score:.2f} · {self.feedback}"
-
-
-class Gradient(StepBase):
-    """A textual gradient for one node visit of a forward tape, written from the last visit to the first."""
-
-    kind: Literal["gradient"] = "gradient"
-    family: ClassVar[Family] = "thought"
-    example_id: str
-    tape_id: str
-    node: str
-    step_index: int
-    """Index of the visit's first step in the forward tape, so the studio can open it there."""
-    parameter: str
-    """How this node's prompt or tools should change."""
-    input_gradient: str
-    """What this node needed from the node before it; the upstream visit's requirement."""
-    requirement: str = ""
-    """What the downstream visit (or the loss, for the last visit) asked of this one."""
-    error: str = ""
-    """Why no gradient could be read from the model's output, if it could not."""
-
-    def summary(self) -> str:
-        return f"{self.node} @ {self.example_id}: {self.error or self.parameter}"
-
-
-class AggregatedGradient(StepBase):
-    """The gradients one node received over a minibatch, merged (and summarised above a size cap)."""
-
-    kind: Literal["aggregated_gradient"] = "aggregated_gradient"
-    family: ClassVar[Family] = "thought"
-    node: str
-    text: str
-    sources: tuple[str, ...] = ()
-    """Step ids of the gradients merged here."""
-    summarized: bool = False
-
-    def summary(self) -> str:
-        return f"{self.node}: {self.text}"
-
-
-class Proposal(StepBase):
-    """A change an optimizer proposed, and whether it passed the checks (guards) before any gate."""
-
-    kind: Literal["proposal"] = "proposal"
-    family: ClassVar[Family] = "action"
-    optimizer: Literal["prompt", "tool", "pipeline"]
-    target: str
-    """The node, tool or graph the change is for."""
-    changes: dict[str, JsonValue] = Field(default_factory=dict)
-    valid: bool
-    reasons: tuple[str, ...] = ()
-    """Why the proposal was rejected (empty when valid)."""
-    raw: str = ""
-    """The optimizer's raw output, kept so a rejected proposal can be audited."""
-
-    def summary(self) -> str:
-        verdict = "valid" if self.valid else "rejected: " + "; ".join(self.reasons)
-        return f"{self.optimizer} proposal for {self.target}: {verdict}"
-
-
-class GateResult(StepBase):
-    """The paired comparison of a candidate spec with the current one, under a gate policy."""
-
-    kind: Literal["gate_result"] = "gate_result"
-    family: ClassVar[Family] = "observation"
-    policy: str
-    current_spec_id: str
-    candidate_spec_id: str
-    current_scores: dict[str, float] = Field(default_factory=dict)
-    """Minibatch score per example id for the current spec (from the forward pass)."""
-    candidate_scores: dict[str, float] = Field(default_factory=dict)
-    """Minibatch score per example id for the candidate (paired rerun on the same examples)."""
-    val_current: float | None = None
-    val_candidate: float | None = None
-    passed: bool
-    reason: str
-    candidate_tape_ids: tuple[str, ...] = ()
-
-    def summary(self) -> str:
-        return f"{'passed' if self.passed else 'failed'} ({self.policy}): {self.reason}"
-
-
-class Decision(StepBase):
-    """What a training step did: adopt the candidate spec or keep the current one."""
-
-    kind: Literal["decision"] = "decision"
-    family: ClassVar[Family] = "stop"
-    accepted: bool
-    spec_before: str
-    spec_after: str
-    candidate_spec_id: str = ""
-    reason: str
-
-    def summary(self) -> str:
-        return f"{'accepted' if self.accepted else 'kept current'}: {self.reason}"
 
 
 # --- foreign steps ------------------------------------------------------------------------
@@ -308,41 +240,22 @@ class GenericStep(StepBase):
         return ", ".join(f"{k}={v}" for k, v in fields.items())
 
 
-KNOWN_STEPS: dict[str, type[StepBase]] = {
-    cls.model_fields["kind"].default: cls
-    for cls in (Task, ToolResult, Thought, ToolCall, CallAgent, FinalAnswer, ErrorStep,
-                Loss, Gradient, AggregatedGradient, Proposal, GateResult, Decision)
-}
+def _validate_step(value: Any) -> StepBase:
+    if isinstance(value, StepBase):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("a step must be a JSON object with a 'kind'")
+    kind = value.get("kind")
+    cls = _STEP_KINDS.find(kind) if isinstance(kind, str) else None
+    return (cls or GenericStep).model_validate(value)
 
 
-def _step_tag(value: Any) -> str:
-    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in KNOWN_STEPS else "generic"
+Step = SerializeAsAny[Annotated[StepBase, PlainValidator(_validate_step, json_schema_input_type=dict[str, Any])]]
+"""Any step: validated by its kind's registered class; serialised with all of its own fields."""
+STEP_ADAPTER: TypeAdapter[StepBase] = TypeAdapter(Step)
 
 
-Step = Annotated[
-    Union[
-        Annotated[Task, Tag("task")],
-        Annotated[ToolResult, Tag("tool_result")],
-        Annotated[Thought, Tag("thought")],
-        Annotated[ToolCall, Tag("tool_call")],
-        Annotated[CallAgent, Tag("call_agent")],
-        Annotated[FinalAnswer, Tag("final_answer")],
-        Annotated[ErrorStep, Tag("error")],
-        Annotated[Loss, Tag("loss")],
-        Annotated[Gradient, Tag("gradient")],
-        Annotated[AggregatedGradient, Tag("aggregated_gradient")],
-        Annotated[Proposal, Tag("proposal")],
-        Annotated[GateResult, Tag("gate_result")],
-        Annotated[Decision, Tag("decision")],
-        Annotated[GenericStep, Tag("generic")],
-    ],
-    Discriminator(_step_tag),
-]
-STEP_ADAPTER: TypeAdapter[Step] = TypeAdapter(Step)
-
-
-def parse_step(data: dict[str, Any] | str | bytes) -> Step:
+def parse_step(data: dict[str, Any] | str | bytes) -> StepBase:
     """One step from its JSON form (a dict or a JSON string); unknown kinds become GenericStep."""
     if isinstance(data, (str, bytes)):
         return STEP_ADAPTER.validate_json(data)
@@ -374,6 +287,8 @@ class TapeMetadata(BaseModel):
     agent: str = ""
     spec_id: str = ""
     """Content hash of the AgentSpec that produced the tape's agent steps."""
+    agent_source: str = ""
+    """Where the agent's code was loaded from (`builtin`, a file, a module): what rebuilds it elsewhere."""
     created_at: datetime = Field(default_factory=utc_now)
     status: TapeStatus = "new"
     error: str = ""
@@ -437,6 +352,7 @@ def fork_tape(
         author_tape_id=parent.id,
         agent=parent.agent,
         spec_id=parent.spec_id,
+        agent_source=parent.agent_source,
         status="new",
         title=parent.title,
         tags=parent.tags,

@@ -7,16 +7,19 @@ the pure parts (tapes, forks) with the effectful ones (store, LLM) in one place.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tape_studio.core import config
+from tape_studio.core import config, plugins
 from tape_studio.core.agent import Agent
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
 from tape_studio.core.cache import LLMCache
+from tape_studio.core.catalog import AGENTS, agent_source, build_agent, build_environment, subagent_names
 from tape_studio.core.config import LLMMode
-from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.environment import Environment
+from tape_studio.core.errors import ConfigError, InputError, NotFoundError
+from tape_studio.core.files import write_atomic
+from tape_studio.core.registry import BUILTIN
 from tape_studio.core.interop import tape_files
 from tape_studio.core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
 from tape_studio.core.interop.formats import read_file
@@ -28,11 +31,16 @@ from tape_studio.core.tape import StepBase, Tape, TapeMetadata, Task, fork_tape,
 
 
 class Workspace:
-    """Opens (or creates) a store and the cache beside it; builds agents with the chosen model."""
+    """Opens (or creates) a store and the cache beside it; builds agents with the chosen model.
+
+    The built-in agents and every configured source are loaded on first use; `agents` names
+    more sources (files or modules) to load, as `--agents` does."""
 
     def __init__(
-        self, store: str | os.PathLike[str] | None = None, model: str | None = None, mode: LLMMode | None = None
+        self, store: str | os.PathLike[str] | None = None, model: str | None = None, mode: LLMMode | None = None,
+        agents: Sequence[str] = (),
     ) -> None:
+        plugins.load_agents(*agents)
         self.store = Store(config.store_path(store))
         self.cache = LLMCache(config.cache_dir(self.store.path))
         self.llm = LLM(model=model, mode=mode, cache=self.cache)
@@ -40,27 +48,68 @@ class Workspace:
     # --- agents ------------------------------------------------------------------------------
 
     def spec(self, ref: str) -> AgentSpec:
-        """A spec by built-in name (`qa`), by stored id, or as `name@spec_id`."""
+        """A spec by agent name (the version its source defines), by stored id, or as `NAME@SPEC_ID`."""
         name, _, spec_id = ref.partition("@")
         if spec_id:
-            return self.store.load_spec(spec_id)
+            spec = self.store.load_spec(spec_id)
+            if name and spec.name != name:
+                raise NotFoundError(f"spec {spec_id!r} belongs to agent {spec.name!r}, not {name!r}")
+            return spec
+        found = AGENTS.find(name)
+        if found is not None:
+            return found
         try:
-            return builtin_spec(name)
+            return self.store.load_spec(name)
         except NotFoundError:
-            try:
-                return self.store.load_spec(name)
-            except NotFoundError:
-                raise NotFoundError(f"no agent or spec {ref!r}") from None
+            known = ", ".join(AGENTS.names()) or "none"
+            raise NotFoundError(f"no agent or spec {ref!r} (agents loaded: {known}; "
+                                "load yours with --agents FILE.py or TAPE_STUDIO_AGENTS)") from None
 
-    def agent(self, spec: AgentSpec) -> Agent:
-        return build_agent(spec, self.llm)
+    def agents(self) -> list[AgentSpec]:
+        """Every loaded agent: the user's sources' first, then the built-in ones, each by name."""
+        return [spec for name, spec in sorted(AGENTS.items(), key=lambda item: (AGENTS.source(item[0]) == BUILTIN,
+                                                                             item[0]))]
+
+    def subagent_spec(self, name: str) -> AgentSpec:
+        """A sub-agent by name: a loaded source's, else the newest version stored (a bundle brought it)."""
+        found = AGENTS.find(name)
+        if found is not None:
+            return found
+        stored = self.store.list_specs(name)
+        if stored:
+            return stored[-1]
+        raise ConfigError(f"sub-agent {name!r} is not loaded and no spec of it is stored; "
+                          "load its source with --agents or TAPE_STUDIO_AGENTS")
+
+    def agent(self, spec: AgentSpec, llm: LLM | None = None) -> Agent:
+        return build_agent(spec, llm or self.llm, self.subagent_spec)
+
+    def environment(self, agent: Agent) -> Environment:
+        return build_environment(agent)
+
+    def team_specs(self, spec: AgentSpec) -> list[AgentSpec]:
+        """`spec` and the specs of its sub-agents (recursively), as a bundle carries them."""
+        found: dict[str, AgentSpec] = {}
+        stack = [spec]
+        while stack:
+            current = stack.pop()
+            if current.id in found:
+                continue
+            found[current.id] = current
+            for name in sorted(subagent_names(current)):
+                try:
+                    stack.append(self.subagent_spec(name))
+                except ConfigError:
+                    continue
+        return list(found.values())
 
     # --- sessions ----------------------------------------------------------------------------
 
     def new_tape(self, spec: AgentSpec, task: str) -> Tape:
         if not task.strip():
             raise InputError("the task is empty")
-        metadata = TapeMetadata(agent=spec.name, author=spec.name, spec_id=spec.id, title=task.strip()[:120])
+        metadata = TapeMetadata(agent=spec.name, author=spec.name, spec_id=spec.id, title=task.strip()[:120],
+                                agent_source=agent_source(spec.name))
         return Tape(metadata=metadata, steps=(Task(text=task.strip()),))
 
     def run(self, agent_ref: str, task: str, max_iterations: int | None = None) -> Iterator[Event]:
@@ -75,8 +124,16 @@ class Workspace:
         return self.continue_tape(tape, self.spec_of(tape), max_iterations)
 
     def continue_tape(self, tape: Tape, spec: AgentSpec, max_iterations: int | None = None) -> Iterator[Event]:
-        agent = self.agent(spec)
+        agent = self.agent_for(tape, spec)
         return run(agent, build_environment(agent), tape, self.store, max_iterations=max_iterations)
+
+    def agent_for(self, tape: Tape, spec: AgentSpec, llm: LLM | None = None) -> Agent:
+        """The agent that continues `tape`; if its tools or node types are not loaded, the error
+        says which source the tape came from."""
+        try:
+            return self.agent(spec, llm)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}{_source_hint(tape)}") from None
 
     def spec_of(self, tape: Tape) -> AgentSpec:
         meta = tape.metadata
@@ -87,7 +144,11 @@ class Workspace:
                 pass
         if not meta.agent:
             raise InputError(f"tape {tape.id!r} names no agent, so it cannot be continued")
-        return builtin_spec(meta.agent)
+        found = AGENTS.find(meta.agent)
+        if found is None:
+            raise ConfigError(f"tape {tape.id!r} was made by agent {meta.agent!r}, which is not loaded here"
+                              f"{_source_hint(tape)}")
+        return found
 
     def fork(self, tape_id: str, at: int, replacement: list[dict[str, Any]] | None = None) -> Tape:
         """Saves a fork of a stored tape at step `at`, with replacement steps given as JSON dicts.
@@ -117,11 +178,26 @@ class Workspace:
 
     # --- files -------------------------------------------------------------------------------
 
-    def export(self, tape_ids: list[str], out: Path) -> int:
+    def bundle(self, tape_ids: list[str]) -> str:
+        """The tapes as one importable file, with the LLM calls their steps link to and their specs."""
         tapes = [self.store.load_tape(tape_id) for tape_id in tape_ids]
         calls = [call for tape_id in tape_ids for call in self.store.calls_for_tape(tape_id)]
-        tape_files.write_bundle(out, tapes, calls)
-        return len(tapes)
+        return tape_files.dump_bundle(tapes, calls, self.specs_of(tapes))
+
+    def export(self, tape_ids: list[str], out: Path) -> int:
+        write_atomic(Path(out), self.bundle(tape_ids))
+        return len(tape_ids)
+
+    def specs_of(self, tapes: list[Tape]) -> list[AgentSpec]:
+        """The specs (and their sub-agents' specs) that made `tapes`, so a bundle can be rerun elsewhere."""
+        specs: dict[str, AgentSpec] = {}
+        for spec_id in sorted({tape.metadata.spec_id for tape in tapes if tape.metadata.spec_id}):
+            try:
+                spec = self.store.load_spec(spec_id)
+            except NotFoundError:
+                continue
+            specs.update((s.id, s) for s in self.team_specs(spec))
+        return list(specs.values())
 
     def import_file(self, path: Path) -> tape_files.ImportReport:
         """Imports one file whole or not at all; tapes already in the store are left as they are.
@@ -135,3 +211,10 @@ class Workspace:
     def export_data(self, selection: TapeSelection, fmt: ExportFormat, out: Path) -> ExportReport:
         """Writes the selected tapes as a bundle, fine-tuning data (sft, dpo) or OTLP traces (otel)."""
         return export_to_file(self, selection, fmt, out)
+
+
+def _source_hint(tape: Tape) -> str:
+    source = tape.metadata.agent_source
+    if source and source != "builtin":
+        return f"; this tape's agent comes from {source}: load it with --agents {source}"
+    return "; load the source that defines its agent with --agents FILE.py (or TAPE_STUDIO_AGENTS)"

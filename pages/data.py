@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from tape_studio.core.agents import BUILTIN_SPECS
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.interop.exporting import EXPORT_FORMATS, TapeSelection
 from tape_studio.core.learning.datasets import BUILTIN as BUILTIN_DATASETS
@@ -22,8 +21,8 @@ st.title("Data")
 evaluate_tab, export_tab, import_tab = st.tabs(["Evaluate", "Export", "Import"])
 
 with evaluate_tab:
-    builtin_ids = {spec.id for spec in BUILTIN_SPECS.values()}
-    specs = [*BUILTIN_SPECS, *(f"{s.name}@{s.id}" for s in ws.store.list_specs() if s.id not in builtin_ids)]
+    loaded = {spec.name: spec.id for spec in ws.agents()}
+    specs = [*loaded, *(f"{s.name}@{s.id}" for s in ws.store.list_specs() if s.id not in loaded.values())]
     spec_col, set_col, split_col = st.columns(3)
     spec_ref = spec_col.selectbox("Agent spec", specs, key="data_eval_agent")
     dataset_ref = set_col.selectbox("Dataset", sorted(BUILTIN_DATASETS), key="data_eval_dataset",
@@ -55,7 +54,7 @@ with evaluate_tab:
 with export_tab:
     fmt = st.selectbox("Format", EXPORT_FORMATS, format_func=FORMAT_LABELS.get, key="data_export_format")
     agent_col, ok_col, score_col, tag_col = st.columns(4)
-    agent = agent_col.selectbox("Agent", sorted(set(ws.store.agents()) | set(BUILTIN_SPECS)), index=None,
+    agent = agent_col.selectbox("Agent", sorted(set(ws.store.agents()) | {spec.name for spec in ws.agents()}), index=None,
                                 placeholder="any agent", key="data_export_agent")
     successful = ok_col.checkbox("Successful tapes only", key="data_export_successful")
     min_score = score_col.number_input("Score at least", value=None, placeholder="any score", key="data_export_score")

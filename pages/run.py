@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from tape_studio.core.agents import BUILTIN_SPECS
 from tape_studio.core.config import default_model
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.settings import load_settings
@@ -11,18 +10,19 @@ from tape_studio.studio.live import live_panel
 from tape_studio.studio.render import plain, render_step, render_summary
 from tape_studio.studio.state import RUN_PAGE_TAPE, TAPE_PAGE, get_workspace, open_tape, session_id
 
-EXAMPLES = {"qa": "What is the capital of France?", "writer": "A two-line poem about rivers",
-            "explainer": "What is the capital of Japan?"}
-
 ws = get_workspace()
 st.title("Run")
 settings = load_settings(ws.store)
+loaded = {spec.name: spec for spec in ws.agents()}
 stored = {f"{spec.name}@{spec.id}": f"{spec.name} · version {spec.id}" for spec in ws.store.list_specs()
-          if spec.name not in BUILTIN_SPECS or spec.id != BUILTIN_SPECS[spec.name].id}
-choices = {name: f"{name} · {spec.description}" for name, spec in BUILTIN_SPECS.items()} | stored
+          if spec.name not in loaded or spec.id != loaded[spec.name].id}
+choices = {name: f"{name} · {spec.description}" for name, spec in loaded.items()} | stored
 
-agent_ref = st.selectbox("Agent", list(choices), format_func=choices.get, key="run_agent")
-task = st.text_area("Task", placeholder=EXAMPLES.get(agent_ref.partition("@")[0], "What should the agent do?"),
+agent_ref = st.selectbox("Agent", list(choices), format_func=choices.get, key="run_agent",
+                         help="Agents of every loaded source, then stored versions (e.g. from training). "
+                              "Load your own with `tape-studio --agents my_agent.py`.")
+chosen = loaded.get(agent_ref.partition("@")[0])
+task = st.text_area("Task", placeholder=(chosen.example_task if chosen else "") or "What should the agent do?",
                     key="run_task")
 left, right = st.columns([3, 1], vertical_alignment="bottom")
 model = left.text_input("Model", value=settings.model or default_model(), key="run_model",

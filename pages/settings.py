@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from tape_studio.core.agents import BUILTIN_SPECS
 from tape_studio.core.config import LLM_MODES, default_llm_mode, default_model
 from tape_studio.core.errors import ConfigError
 from tape_studio.core.settings import ModelSettings, known_roles, load_settings, save_settings
@@ -21,7 +20,7 @@ try:
 except ConfigError as exc:
     st.warning(plain(f"{exc}; using cached"))
     env_mode = "cached"
-roles = known_roles([*BUILTIN_SPECS.values(), *ws.store.list_specs()])
+roles = known_roles([*ws.agents(), *ws.store.list_specs()])
 
 st.subheader("Models")
 with st.form("settings_form"):

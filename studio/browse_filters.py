@@ -7,7 +7,6 @@ from typing import get_args
 
 import streamlit as st
 
-from tape_studio.core.agents import BUILTIN_SPECS
 from tape_studio.core.store import TapeFilter
 from tape_studio.core.tape import TapeStatus
 from tape_studio.studio.state import BROWSE_PAGE_NO, get_workspace
@@ -27,7 +26,7 @@ def tape_filter(page_size: int) -> TapeFilter:
     search, agent_col, status_col = st.columns([3, 1, 1])
     text = search.text_input("Search", placeholder="text in the title or in any step", key="browse_text",
                              on_change=_changed)
-    agents = sorted(set(ws.store.agents()) | set(BUILTIN_SPECS))
+    agents = sorted(set(ws.store.agents()) | {spec.name for spec in ws.agents()})
     agent = agent_col.selectbox("Agent", agents, index=None, placeholder="any agent", key="browse_agent",
                                 on_change=_changed)
     status = status_col.selectbox("Status", get_args(TapeStatus), index=None, placeholder="any status",

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from tape_studio.core.agent import Agent
-from tape_studio.core.agents import build_environment
 from tape_studio.core.environment import Environment
 from tape_studio.core.errors import InputError, NotFoundError
 from tape_studio.core.loop import RunEnded, StepAdded, run
@@ -127,8 +126,9 @@ def _work(live: LiveRun, agent: Agent, env: Environment, tape: Tape, store: Stor
 def prepare(ws: Workspace, tape: Tape, model: str | None = None) -> tuple[Agent, Environment]:
     """The agent that continues `tape` (its own spec, the store's model settings) and its tools."""
     settings = load_settings(ws.store)
-    agent = configured_agent(ws.spec_of(tape), settings, build_llm(settings, ws.cache, model))
-    return agent, build_environment(agent)
+    agent = ws.agent_for(tape, ws.spec_of(tape), build_llm(settings, ws.cache, model))
+    agent = configured_agent(agent, settings)
+    return agent, ws.environment(agent)
 
 
 def start(ws: Workspace, session: str, tape: Tape, model: str | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from tape_studio.core.errors import TapeStudioError
-from tape_studio.core.interop.tape_files import dump_bundle
 from tape_studio.core.store import TapeSummary
 from tape_studio.studio.browse_filters import TABLE
 from tape_studio.studio.runs import REGISTRY
@@ -20,10 +19,7 @@ from tape_studio.studio.state import (
 
 def bundle_bytes(tape_ids: list[str]) -> bytes:
     """The tapes and the LLM calls their steps link to, as one importable JSON file."""
-    store = get_workspace().store
-    tapes = [store.load_tape(tape_id) for tape_id in tape_ids]
-    calls = [call for tape_id in tape_ids for call in store.calls_for_tape(tape_id)]
-    return dump_bundle(tapes, calls).encode()
+    return get_workspace().bundle(tape_ids).encode()
 
 
 def selection_actions(selected: list[TapeSummary]) -> None:

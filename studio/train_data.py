@@ -11,7 +11,8 @@ from tape_studio.core.learning.meter import Usage, combine, total
 from tape_studio.core.learning.records import StepRow, TrainingRun
 from tape_studio.core.learning.versions import Version
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import AggregatedGradient, Gradient, Loss, Proposal, Tape
+from tape_studio.core.tape import Tape
+from tape_studio.core.learning.steps import AggregatedGradient, Gradient, Loss, Proposal
 
 
 def step_frame(rows: list[StepRow]) -> pd.DataFrame:

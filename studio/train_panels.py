@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from tape_studio.core.agents import BUILTIN_SPECS
 from tape_studio.core.errors import NotFoundError, TapeStudioError
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.datasets import BUILTIN
@@ -34,8 +33,9 @@ def launch_form(ws: Workspace) -> None:
     """Configure and start a run; it trains in the background and the page follows it."""
     with st.form("train_launch"):
         left, middle, right = st.columns(3)
-        agent = left.selectbox("Agent", sorted(BUILTIN_SPECS), key="train_agent")
-        dataset = left.selectbox("Dataset", sorted(BUILTIN), key="train_dataset")
+        agent = left.selectbox("Agent", sorted(spec.name for spec in ws.agents()), key="train_agent")
+        dataset = left.selectbox("Dataset", sorted(BUILTIN), key="train_dataset", accept_new_options=True,
+                                 help="A built-in set, or the path of a JSONL file or folder of your own.")
         epochs = middle.number_input("Epochs", 1, 50, 2, key="train_epochs")
         batch = middle.number_input("Minibatch size", 1, 64, 2, key="train_batch")
         workers = middle.number_input("Workers", 1, 16, 2, key="train_workers")

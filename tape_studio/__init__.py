@@ -1,17 +1,72 @@
 """Tape Studio: agent sessions as tapes that are also their resumable state.
 
-`import tape_studio` is the public API; everything else is reached through it or through the
-`tape_studio.core` modules it names. The repository's folders (core/, studio/, pages/, demo_tapes/)
-install as `tape_studio.core`, `tape_studio.studio`, `tape_studio.pages` and `tape_studio.demo_tapes`.
+`import tape_studio` is the public API. The repository's folders install beneath it: core/ is
+`tape_studio.core`, studio/ is `tape_studio.studio`, pages/ `tape_studio.pages`, demo_tapes/
+`tape_studio.demo_tapes`. Names are imported on first use, so `import tape_studio.core.tape`
+stays light (Ray workers and the layer test import single modules).
 """
 
-from tape_studio.core.loop import run
-from tape_studio.core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
-from tape_studio.core.nodes import NodeType
-from tape_studio.core.tape import StepBase, StepMetadata, Tape, TapeMetadata, fork_tape
-from tape_studio.core.workspace import Workspace
+from __future__ import annotations
 
-__all__ = [
-    "AgentSpec", "Edge", "Example", "NodeSpec", "NodeType", "PromptComponents",
-    "StepBase", "StepMetadata", "Tape", "TapeMetadata", "Workspace", "fork_tape", "run",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # tapes and steps
+    "Tape": "tape_studio.core.tape",
+    "TapeMetadata": "tape_studio.core.tape",
+    "StepBase": "tape_studio.core.tape",
+    "StepMetadata": "tape_studio.core.tape",
+    "Task": "tape_studio.core.tape",
+    "Thought": "tape_studio.core.tape",
+    "ToolCall": "tape_studio.core.tape",
+    "ToolResult": "tape_studio.core.tape",
+    "FinalAnswer": "tape_studio.core.tape",
+    "register_step": "tape_studio.core.tape",
+    "fork_tape": "tape_studio.core.tape",
+    # agents: specs, node types, tools
+    "AgentSpec": "tape_studio.core.spec",
+    "NodeSpec": "tape_studio.core.spec",
+    "Edge": "tape_studio.core.spec",
+    "Example": "tape_studio.core.spec",
+    "PromptComponents": "tape_studio.core.spec",
+    "NodeType": "tape_studio.core.nodes",
+    "View": "tape_studio.core.nodes",
+    "register_node_type": "tape_studio.core.nodes",
+    "Tool": "tape_studio.core.tools",
+    "tool": "tape_studio.core.tools",
+    "register_agent": "tape_studio.core.catalog",
+    "load_agents": "tape_studio.core.plugins",
+    # running
+    "Workspace": "tape_studio.core.workspace",
+    "run": "tape_studio.core.loop",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tape_studio' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see; keep in step with _EXPORTS
+    from tape_studio.core.catalog import register_agent
+    from tape_studio.core.loop import run
+    from tape_studio.core.nodes import NodeType, View, register_node_type
+    from tape_studio.core.plugins import load_agents
+    from tape_studio.core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
+    from tape_studio.core.tape import (
+        FinalAnswer, StepBase, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape,
+        register_step,
+    )
+    from tape_studio.core.tools import Tool, tool
+    from tape_studio.core.workspace import Workspace

@@ -33,4 +33,5 @@ EXPLAINER = AgentSpec(
     nodes=(ASK, EXPLAIN),
     edges=(Edge(source="ask", target="explain"),),
     entry="ask",
+    example_task="What is the capital of Japan?",
 )

@@ -60,4 +60,5 @@ QA = AgentSpec(
     nodes=(PLAN, ANSWER),
     edges=(Edge(source="plan", target="answer"),),
     entry="plan",
+    example_task="What is the capital of France?",
 )

@@ -6,38 +6,16 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field
+from tape_studio.core.tools import tool
 
-__all__ = ["TOOLS", "Tool", "ToolError", "calculate", "get_tools", "lookup"]
+__all__ = ["CALCULATOR", "LOOKUP", "ToolError", "calculate", "lookup"]
 
 
 class ToolError(ValueError):
     """Raised so the caller can show a person-readable reason as the observation instead of crashing the run."""
-
-
-class Tool(BaseModel):
-    """A named function plus the words a small model needs to call it correctly."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    name: str
-    description: str
-    """One sentence a tiny LLM can read."""
-    parameters: dict[str, str]
-    """Argument name -> one-line doc."""
-    run: Callable[[dict[str, str]], str] = Field(exclude=True)
-
-
-def _argument(args: dict[str, str], tool: str, name: str) -> str:
-    """Fetch one argument so that a model that misnames or omits it learns which name was expected."""
-    if not isinstance(args, dict) or name not in args:
-        raise ToolError(f"{tool}: missing required argument {name!r}")
-    value = args[name]
-    return value if isinstance(value, str) else str(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,11 +81,6 @@ def lookup(query: str) -> str:
     if best is None:
         raise ToolError(f"lookup: nothing found for {query.strip()!r}")
     return f"{best.title}: {best.text}"
-
-
-def _run_lookup(args: dict[str, str]) -> str:
-    """Adapt the tool-call arguments so lookup itself can stay a plain function."""
-    return lookup(_argument(args, "lookup", "query"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,38 +274,16 @@ def calculate(expression: str) -> str:
         raise ToolError("calculator: the expression is nested too deeply") from None
 
 
-def _run_calculator(args: dict[str, str]) -> str:
-    """Adapt the tool-call arguments so calculate itself can stay a plain function."""
-    return calculate(_argument(args, "calculator", "expression"))
-
-
 # ---------------------------------------------------------------------------------------------
-# registry
+# the tools, registered like any user's
 
-TOOLS: dict[str, Tool] = {
-    tool.name: tool
-    for tool in (
-        Tool(
-            name="lookup",
-            description="Look up a short fact about a country, chemical element, planet, famous person or unit.",
-            parameters={"query": "a few keywords, e.g. 'capital of France' or 'atomic number of oxygen'"},
-            run=_run_lookup,
-        ),
-        Tool(
-            name="calculator",
-            description="Compute an arithmetic expression with numbers, + - * / % ** and parentheses.",
-            parameters={"expression": "arithmetic only, e.g. '(12.5 + 3) * 4' or '2 ** 10'"},
-            run=_run_calculator,
-        ),
-    )
-}
-
-
-def get_tools(names: Iterable[str]) -> dict[str, Tool]:
-    """Resolve an agent's tool names up front, so a typo in its spec fails loudly before any run."""
-    selected: dict[str, Tool] = {}
-    for name in names:
-        if name not in TOOLS:
-            raise KeyError(f"no tool named {name!r}; known tools: {', '.join(sorted(TOOLS))}")
-        selected[name] = TOOLS[name]
-    return selected
+LOOKUP = tool(
+    lookup, name="lookup",
+    description="Look up a short fact about a country, chemical element, planet, famous person or unit.",
+    parameter_docs={"query": "a few keywords, e.g. 'capital of France' or 'atomic number of oxygen'"},
+)
+CALCULATOR = tool(
+    calculate, name="calculator",
+    description="Compute an arithmetic expression with numbers, + - * / % ** and parentheses.",
+    parameter_docs={"expression": "arithmetic only, e.g. '(12.5 + 3) * 4' or '2 ** 10'"},
+)

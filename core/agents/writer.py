@@ -34,4 +34,5 @@ WRITER = AgentSpec(
     nodes=(DRAFT, EDIT),
     edges=(Edge(source="draft", target="edit"),),
     entry="draft",
+    example_task="A two-line poem about rivers",
 )

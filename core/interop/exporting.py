@@ -26,7 +26,7 @@ from tape_studio.core.interop.preferences import (
 )
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.store import TapeFilter
-from tape_studio.core.tape import GenericStep, Tape
+from tape_studio.core.tape import Tape
 
 if TYPE_CHECKING:
     from tape_studio.core.workspace import Workspace
@@ -116,9 +116,7 @@ def render_export(ws: Workspace, selection: TapeSelection, fmt: ExportFormat) ->
         report.records, report.llm_calls = len(tapes), len(calls)
         if fmt == "otel":
             return json.dumps(to_otlp(tapes, calls), ensure_ascii=False, indent=1), report
-        generic = sorted({s.kind for t in tapes for s in t.steps if isinstance(s, GenericStep)})
-        bundle = tape_files.Bundle(tapes=tapes, llm_calls=calls, generic_kinds=generic)
-        return bundle.model_dump_json(indent=1), report
+        return tape_files.dump_bundle(tapes, calls, ws.specs_of(tapes)), report
     lines = _sft_lines(ws, tapes, report) if fmt == "sft" else _dpo_lines(ws, tapes, report)
     report.records = len(lines)
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), report

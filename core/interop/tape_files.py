@@ -2,12 +2,15 @@
 
 Reading is strict and all-or-nothing per file: a file with bad JSON, a missing field or a step
 kind nobody declared is rejected with the place named, and nothing of it is written. Kinds that
-came from foreign tapes travel as generic steps, declared in the bundle's `generic_kinds`.
+came from foreign tapes travel as generic steps, declared in the bundle's `generic_kinds`; kinds
+of a user's source are declared in `step_kinds` with that source. A bundle carries the specs of
+its tapes' agents, so they can be rerun in any store where the agents' sources are loaded.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,10 @@ from tape_studio.core.errors import InputError
 from tape_studio.core.files import write_atomic
 from tape_studio.core.interop.fidelity import FidelityReport
 from tape_studio.core.llm import LLMCall
+from tape_studio.core.registry import BUILTIN
+from tape_studio.core.spec import AgentSpec
 from tape_studio.core.store import Store
-from tape_studio.core.tape import KNOWN_STEPS, GenericStep, Tape
+from tape_studio.core.tape import GenericStep, Tape, step_class, step_kind_source, step_kinds
 
 FORMAT = "tape-studio"
 FORMAT_VERSION = 1
@@ -31,8 +36,12 @@ class Bundle(BaseModel):
     version: int = FORMAT_VERSION
     generic_kinds: list[str] = Field(default_factory=list)
     """Step kinds without a class here, kept whole as generic steps (from foreign tapes)."""
+    step_kinds: dict[str, str] = Field(default_factory=dict)
+    """Step kinds of a user's source -> that source; where it is not loaded they stay generic steps."""
     tapes: list[Tape] = Field(default_factory=list)
     llm_calls: list[LLMCall] = Field(default_factory=list)
+    specs: list[AgentSpec] = Field(default_factory=list)
+    """The agent specs that made the tapes (and their sub-agents'), so a store without them can rerun."""
 
 
 class ImportReport(BaseModel):
@@ -43,21 +52,32 @@ class ImportReport(BaseModel):
     skipped_existing: list[str] = Field(default_factory=list)
     steps: int = 0
     llm_calls: int = 0
+    specs: int = 0
     format: str = FORMAT
     fidelity: FidelityReport | None = None
     """What the file held and how faithfully it came in (see core/interop/fidelity.py)."""
 
 
-def dump_bundle(tapes: list[Tape], calls: list[LLMCall]) -> str:
-    """The exchange file's text for these tapes and calls (each call once)."""
+def make_bundle(tapes: list[Tape], calls: list[LLMCall], specs: Sequence[AgentSpec] = ()) -> Bundle:
+    """The exchange file for these tapes, calls and specs (each call and spec once)."""
+    kinds = {step.kind for tape in tapes for step in tape.steps}
     generic = sorted({step.kind for tape in tapes for step in tape.steps if isinstance(step, GenericStep)})
-    unique_calls = list({call.prompt_id: call for call in calls}.values())
-    return Bundle(tapes=tapes, llm_calls=unique_calls, generic_kinds=generic).model_dump_json(indent=1)
+    sources = {kind: step_kind_source(kind) for kind in sorted(kinds - set(generic))}
+    return Bundle(
+        tapes=tapes, generic_kinds=generic,
+        step_kinds={kind: source for kind, source in sources.items() if source not in ("", BUILTIN)},
+        llm_calls=list({call.prompt_id: call for call in calls}.values()),
+        specs=list({spec.id: spec for spec in specs}.values()),
+    )
 
 
-def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall]) -> None:
+def dump_bundle(tapes: list[Tape], calls: list[LLMCall], specs: Sequence[AgentSpec] = ()) -> str:
+    return make_bundle(tapes, calls, specs).model_dump_json(indent=1)
+
+
+def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall], specs: Sequence[AgentSpec] = ()) -> None:
     """Writes atomically: a reader never sees half a file, even if we are killed mid-write."""
-    write_atomic(Path(path), dump_bundle(tapes, calls))
+    write_atomic(Path(path), dump_bundle(tapes, calls, specs))
 
 
 def read_bundle(path: Path) -> Bundle:
@@ -88,18 +108,19 @@ def read_bundle(path: Path) -> Bundle:
 
 def _check_kinds(path: Path, data: dict[str, Any]) -> None:
     # Only lists are walked: any other shape is left for the model's validation to name clearly.
-    generic, tapes = data.get("generic_kinds"), data.get("tapes")
+    generic, tapes, sourced = data.get("generic_kinds"), data.get("tapes"), data.get("step_kinds")
     declared = {kind for kind in generic if isinstance(kind, str)} if isinstance(generic, list) else set()
+    declared |= {kind for kind in sourced if isinstance(kind, str)} if isinstance(sourced, dict) else set()
     for t, tape in enumerate(tapes if isinstance(tapes, list) else []):
         steps = tape.get("steps") if isinstance(tape, dict) else None
         for s, step in enumerate(steps if isinstance(steps, list) else []):
             kind = step.get("kind") if isinstance(step, dict) else None
             if not isinstance(kind, str):
                 raise InputError(f"{path}: tapes[{t}].steps[{s}]: missing field 'kind'")
-            if kind not in KNOWN_STEPS and kind not in declared:
+            if step_class(kind) is None and kind not in declared:
                 raise InputError(
                     f"{path}: tapes[{t}].steps[{s}]: unknown step kind {kind!r} "
-                    f"(known: {', '.join(sorted(KNOWN_STEPS))}; list it in 'generic_kinds' to keep it as is)"
+                    f"(known: {', '.join(step_kinds())}; list it in 'generic_kinds' to keep it as is)"
                 )
 
 
@@ -108,12 +129,7 @@ def describe_validation_error(exc: Exception) -> str:
     if not isinstance(exc, ValidationError):
         return str(exc).splitlines()[0]
     first = exc.errors()[0]
-    # Tagged unions put the tag right after the step's index ("steps.3.tool_call.tool"); drop it.
-    loc = first["loc"]
-    tags = {*KNOWN_STEPS, "generic"}
-    # A step validated on its own starts with the tag ("tool_call.tool"); drop that one too.
-    location = _json_path([p for i, p in enumerate(loc) if not (
-        p in tags and i < len(loc) - 1 and (i == 0 or isinstance(loc[i - 1], int)))])
+    location = _json_path(list(first["loc"]))
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{location}: {first['msg']}{more}"
 
@@ -133,8 +149,9 @@ def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportRepor
     report.skipped_existing = [tape.id for tape in bundle.tapes if tape.id in present]
     linked = {prompt_id for tape in new_tapes for prompt_id in _linked_prompt_ids(tape.steps, tape.context)}
     calls = [call for call in bundle.llm_calls if call.prompt_id in linked]
-    store.save_tapes(new_tapes, calls)
+    store.save_tapes(new_tapes, calls, bundle.specs)
     report.imported = [tape.id for tape in new_tapes]
+    report.specs = len(bundle.specs)
     report.steps = sum(len(tape.steps) for tape in new_tapes)
     report.llm_calls = len(calls)
     return report

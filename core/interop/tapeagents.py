@@ -36,7 +36,7 @@ from tape_studio.core.interop.fidelity import FidelityReport, measure
 from tape_studio.core.interop.tape_files import Bundle, describe_validation_error
 from tape_studio.core.interop.tapeagents_calls import SQLITE_NAME, convert_call, read_sqlite_calls
 from tape_studio.core.llm import LLMCall
-from tape_studio.core.tape import KNOWN_STEPS, GenericStep, StepBase, Tape, TapeMetadata, parse_step, utc_now
+from tape_studio.core.tape import GenericStep, StepBase, Tape, TapeMetadata, parse_step, step_class, utc_now
 
 FORMAT = "tapeagents"
 TAG = "tapeagents"
@@ -252,7 +252,7 @@ def _convert_step(job: _Import, raw: Any, index: int, tape_id: str, where: str) 
 def _typed_step(job: _Import, fields: dict[str, Any], meta: dict[str, Any], where: str) -> StepBase:
     """Our class when the kind is ours and the fields fit it exactly, else a generic step."""
     kind = fields["kind"]
-    cls = KNOWN_STEPS.get(kind)
+    cls = step_class(kind)
     if cls is None:
         return GenericStep.model_validate({**fields, "metadata": meta})
     if set(fields) <= set(cls.model_fields):

@@ -13,7 +13,8 @@ from tape_studio.core.learning.metrics import normalize
 from tape_studio.core.learning.prompts import SUMMARY
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import AggregatedGradient, Gradient, StepMetadata
+from tape_studio.core.tape import StepMetadata
+from tape_studio.core.learning.steps import AggregatedGradient, Gradient
 
 Record = tuple[AggregatedGradient, LLMCall | None]
 

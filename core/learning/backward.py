@@ -15,7 +15,8 @@ from tape_studio.core.learning.visits import NodeVisit, node_visits
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.nodes import node_type
 from tape_studio.core.spec import AgentSpec, NodeSpec
-from tape_studio.core.tape import Gradient, Loss, StepMetadata, Tape
+from tape_studio.core.tape import StepMetadata, Tape
+from tape_studio.core.learning.steps import Gradient, Loss
 
 Record = tuple[Gradient, LLMCall | None]
 

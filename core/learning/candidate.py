@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from tape_studio.core.learning.edits import EDIT_ADAPTER, EditError, apply_edit
 from tape_studio.core.learning.prompt_optimizer import revised
 from tape_studio.core.spec import AgentSpec, ToolDoc
-from tape_studio.core.tape import Proposal
+from tape_studio.core.learning.steps import Proposal
 
 
 def build_candidate(spec: AgentSpec, proposals: Sequence[Proposal]) -> AgentSpec | None:

@@ -13,7 +13,8 @@ from tape_studio.core.learning.forward import run_example
 from tape_studio.core.learning.loss import compute_loss
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import Loss, Tape
+from tape_studio.core.tape import Tape
+from tape_studio.core.learning.steps import Loss
 
 
 class Evaluation(BaseModel):

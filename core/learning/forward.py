@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from tape_studio.core.agents import build_agent, build_environment
+from tape_studio.core.catalog import build_agent, build_environment
 from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.datasets import Example
 from tape_studio.core.loop import run_to_end

@@ -8,7 +8,8 @@ from tape_studio.core.learning.forward import prediction
 from tape_studio.core.learning.judge import judge
 from tape_studio.core.learning.metrics import MetricResult, score
 from tape_studio.core.llm import LLMCall
-from tape_studio.core.tape import Loss, StepMetadata, Tape
+from tape_studio.core.tape import StepMetadata, Tape
+from tape_studio.core.learning.steps import Loss
 
 
 def compute_loss(ctx: Context, example: Example, tape: Tape) -> tuple[Loss, LLMCall | None]:

@@ -11,7 +11,8 @@ from tape_studio.core.learning.tool_optimizer import pick_tool, propose_tool
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.nodes import node_type
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import AggregatedGradient, Proposal, Tape
+from tape_studio.core.tape import Tape
+from tape_studio.core.learning.steps import AggregatedGradient, Proposal
 
 Job = Callable[[], tuple[Proposal, LLMCall]]
 

@@ -13,7 +13,8 @@ from tape_studio.core.learning.edits import EDIT_ADAPTER, EditError, apply_edit
 from tape_studio.core.learning.prompts import PIPELINE_OPTIMIZER
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata
+from tape_studio.core.tape import StepMetadata
+from tape_studio.core.learning.steps import AggregatedGradient, Proposal
 
 
 def describe_graph(spec: AgentSpec) -> str:

@@ -11,7 +11,8 @@ from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.prompts import PROMPT_OPTIMIZER
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import NodeSpec, PromptComponents
-from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata
+from tape_studio.core.tape import StepMetadata
+from tape_studio.core.learning.steps import AggregatedGradient, Proposal
 
 DEFAULT_CAP = 800
 """Length cap for a node the run's first version did not have (one added by the pipeline optimizer)."""

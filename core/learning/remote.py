@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from tape_studio.core import config
+from tape_studio.core import config, plugins
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.config import LLMMode
 from tape_studio.core.learning.context import Context
@@ -39,18 +39,21 @@ class ExampleJob:
     example: Example
     split: str
     role: str
+    sources: tuple[str, ...] = ()
+    """The agent sources the driver loaded (files, modules): the worker loads them too."""
 
 
 def job_for(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str) -> ExampleJob:
     return ExampleJob(store_path=str(ctx.store.path), model=ctx.llm.model, mode=ctx.llm.mode, params=ctx.llm.params,
                       optimizer_model=ctx.optimizer_model, run_id=ctx.run_id, metric=ctx.metric, spec=spec,
-                      example=example, split=split, role=role)
+                      example=example, split=split, role=role, sources=tuple(plugins.source_refs()))
 
 
 def run_job(job: ExampleJob) -> tuple[object, dict[str, Usage]]:
     """Runs one job in this process; returns its `Scored` and its usage per role."""
     from tape_studio.core.learning.evaluate import score_example  # evaluate imports this module
 
+    plugins.load_agents(*job.sources)
     store, cache = _open(job.store_path)
     llm = LLM(model=job.model, mode=job.mode, cache=cache, params=job.params)
     ctx = Context(store=store, llm=llm, meter=Meter(), run_id=job.run_id, metric=job.metric,

@@ -19,7 +19,8 @@ from tape_studio.core.learning.gate import GatePolicy, decide, minibatch_verdict
 from tape_studio.core.learning.optimize import optimize
 from tape_studio.core.learning.records import RecordTape, StepRow
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import Decision, GateResult, StepMetadata
+from tape_studio.core.tape import StepMetadata
+from tape_studio.core.learning.steps import Decision, GateResult
 
 ValScore = Callable[[AgentSpec], float | None]
 """The validation mean of a spec (memoised by the trainer); None when there is no validation split."""

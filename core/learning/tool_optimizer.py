@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from tape_studio.core.agents.tools import TOOLS
+from tape_studio.core.tools import TOOLS
 from tape_studio.core.learning import guards, structured
 from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.prompts import TOOL_OPTIMIZER
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import AggregatedGradient, Proposal, StepMetadata, Tape, ToolCall
+from tape_studio.core.tape import StepMetadata, Tape, ToolCall
+from tape_studio.core.learning.steps import AggregatedGradient, Proposal
 
 
 def pick_tool(spec: AgentSpec, failing: Sequence[Tape]) -> str | None:
@@ -28,11 +29,11 @@ def pick_tool(spec: AgentSpec, failing: Sequence[Tape]) -> str | None:
 
 def current_doc(spec: AgentSpec, tool: str) -> tuple[str, str, str]:
     """(description, argument name, argument doc) as the spec shows them now."""
-    builtin = TOOLS[tool]
-    argument = next(iter(builtin.parameters), "input")
+    own = TOOLS.get(tool)
+    argument = own.main_parameter
     doc = spec.tool_docs.get(tool)
-    description = (doc.description if doc and doc.description else builtin.description)
-    argument_doc = (doc.parameters.get(argument) if doc else None) or builtin.parameters.get(argument, "")
+    description = (doc.description if doc and doc.description else own.description)
+    argument_doc = (doc.parameters.get(argument) if doc else None) or own.argument_doc(argument)
     return description, argument, argument_doc
 
 

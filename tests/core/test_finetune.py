@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tape_studio.core.agents import build_agent, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent
 from tape_studio.core.demo import demo_files
 from tape_studio.core.interop.exporting import TapeSelection, render_export
 from tape_studio.core.interop.finetune import step_groups
@@ -29,7 +29,7 @@ EDITED_FORK, RERUN_FORK = "ca4cfde3fec04f138bad6c51fcad999f", "2ea2a224499b401a8
 
 
 def qa_agent() -> object:
-    return build_agent(builtin_spec("qa"), LLM(model="local/smollm2", mode="live"))
+    return build_agent(agent_spec("qa"), LLM(model="local/smollm2", mode="live"))
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_sft_of_a_qa_tape_equals_the_prompts_actually_sent(path: Path, tape: Tap
     for group in groups:
         recorded = calls[tape.steps[group.start].metadata.prompt_id]
         assert group.record()["messages"][:-1] == recorded.messages
-        node = builtin_spec("qa").node(group.node)
+        node = agent_spec("qa").node(group.node)
         tools = agent.tools_of(node)  # type: ignore[attr-defined]
         reparsed = node_type(node).parse(node, group.completion, tools)
         assert [s.body() for s in reparsed] == [s.body() for s in tape.steps[group.start:group.stop]]

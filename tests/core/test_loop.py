@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tape_studio.core.agent import Agent
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.environment import Environment
 from tape_studio.core.fake_llm import register_fake
 from tape_studio.core.llm import LLM
 from tape_studio.core.loop import RunEnded, StepAdded, run, run_to_end
-from tape_studio.core.nodes import ToolInfo
+from tape_studio.core.tools import Tool
 from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
 from tape_studio.core.store import Store
 from tape_studio.core.tape import ErrorStep, FinalAnswer, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape
@@ -37,7 +37,7 @@ def qa_fake(plan: str | None = None, answer: str = '{"answer": "Paris"}', calls:
 
 
 def make_qa(model: str, mode: str = "live", cache: LLMCache | None = None) -> Agent:
-    return build_agent(builtin_spec("qa"), LLM(model=model, mode=mode, cache=cache))  # type: ignore[arg-type]
+    return build_agent(agent_spec("qa"), LLM(model=model, mode=mode, cache=cache))  # type: ignore[arg-type]
 
 
 def start(task: str = "What is the capital of France?") -> Tape:
@@ -166,7 +166,7 @@ def test_sub_agent_steps_sit_on_the_same_tape_between_call_and_answer() -> None:
         return "Tokyo is the capital of Japan."
 
     llm = LLM(model=register_fake(f"team-{next(_names)}", respond), mode="live")
-    agent = build_agent(builtin_spec("explainer"), llm)
+    agent = build_agent(agent_spec("explainer"), llm)
     tape = run_to_end(agent, build_environment(agent), Tape(steps=(Task(text="What is the capital of Japan?"),))).tape
     assert [(s.kind, s.metadata.agent) for s in tape.steps] == [
         ("task", ""), ("call_agent", "explainer"), ("thought", "qa"), ("tool_call", "qa"),
@@ -180,7 +180,7 @@ def _looping_agent(max_iterations: int) -> tuple[Agent, Environment]:
     spec = AgentSpec(name="looper", nodes=(node,), edges=(Edge(source="loop", target="loop"),), entry="loop",
                      max_iterations=max_iterations)
     model = register_fake(f"loop-{next(_names)}", lambda m, p: '{"thought": "again", "tool": "echo", "input": "x"}')
-    agent = Agent(spec, LLM(model=model, mode="live"), tools={"echo": ToolInfo("echo", "Echoes.", {"text": "any"})})
+    agent = Agent(spec, LLM(model=model, mode="live"), tools={"echo": Tool.from_function(lambda text: text, name="echo", description="Echoes.")})
     return agent, Environment({"echo": lambda args: args["text"]})
 
 
@@ -193,7 +193,7 @@ def test_node_visit_limit_stops_a_looping_agent_as_failed() -> None:
 
 
 def test_a_node_without_an_outgoing_edge_is_reported_on_the_tape() -> None:
-    spec = builtin_spec("qa").model_copy(update={"edges": ()})
+    spec = agent_spec("qa").model_copy(update={"edges": ()})
     agent = build_agent(AgentSpec.model_validate(spec.model_dump(exclude={"id"})), LLM(model=qa_fake(), mode="live"))
     tape = run_to_end(agent, build_environment(agent), start()).tape
     assert tape.metadata.status == "failed"

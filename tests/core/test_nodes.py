@@ -1,13 +1,16 @@
 import pytest
 
 from tape_studio.core.errors import ConfigError
-from tape_studio.core.nodes import Answer, ChooseTool, Delegate, ParseError, ToolInfo, View, Write, node_type, read_json_object
+from tape_studio.core.nodes import Answer, ChooseTool, Delegate, ParseError, View, Write, node_type, read_json_object
+from tape_studio.core.tools import Tool
 from tape_studio.core.spec import Example, NodeSpec, PromptComponents
 from tape_studio.core.tape import CallAgent, ErrorStep, FinalAnswer, StepBase, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
 
 TOOLS = {
-    "lookup": ToolInfo("lookup", "Finds a fact in the knowledge base.", {"query": "what to look up"}),
-    "calculate": ToolInfo("calculate", "Evaluates arithmetic.", {"expression": "e.g. 2+2"}),
+    "lookup": Tool.from_function(lambda query: query, name="lookup", description="Finds a fact in the knowledge base.",
+                                 parameter_docs={"query": "what to look up"}),
+    "calculate": Tool.from_function(lambda expression: expression, name="calculate", description="Evaluates arithmetic.",
+                                    parameter_docs={"expression": "e.g. 2+2"}),
 }
 ONE_TOOL = {"lookup": TOOLS["lookup"]}
 
@@ -103,7 +106,7 @@ def test_choose_tool_rejects_a_call_without_input() -> None:
 
 
 def test_choose_tool_schema_offers_exactly_the_nodes_tools() -> None:
-    schema = ChooseTool().response_format(ACT, TOOLS)["json_schema"]["schema"]  # type: ignore[index]
+    schema = ChooseTool().response_format(ACT, View(tape=Tape(), agent="a", task="t"), TOOLS)["json_schema"]["schema"]  # type: ignore[index]
     assert schema["properties"]["tool"]["enum"] == ["lookup", "calculate"]  # type: ignore[index]
 
 

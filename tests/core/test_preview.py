@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tape_studio.core.agent import Visit
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.demo import demo_files
 from tape_studio.core.fake_llm import scripted_fake
@@ -32,7 +32,7 @@ def seeded(tmp_path: Path, bundle: Bundle | None) -> LLMCache:
 
 
 def agent_for(cache: LLMCache, mode: str = "replay"):  # type: ignore[no-untyped-def]
-    return build_agent(builtin_spec("qa"), LLM(model="local/smollm2", mode=mode, cache=cache))  # type: ignore[arg-type]
+    return build_agent(agent_spec("qa"), LLM(model="local/smollm2", mode=mode, cache=cache))  # type: ignore[arg-type]
 
 
 def original(bundle: Bundle) -> Tape:
@@ -87,7 +87,7 @@ def test_live_mode_counts_cached_prompts_as_new_calls(family: Bundle, tmp_path: 
 
 
 def test_a_team_preview_walks_into_the_sub_agent(tmp_path: Path) -> None:
-    spec = builtin_spec("explainer")
+    spec = agent_spec("explainer")
     agent = build_agent(spec, LLM(model="local/smollm2", mode="cached", cache=seeded(tmp_path, None)))
     preview = preview_rerun(agent, Tape(steps=(Task(text="Why is the sky blue?"),)), agent.llm.cache)
     nodes = [(c.agent, c.node) for c in preview.calls]
@@ -97,7 +97,7 @@ def test_a_team_preview_walks_into_the_sub_agent(tmp_path: Path) -> None:
 def test_preview_prompt_is_the_request_the_run_sends(tmp_path: Path) -> None:
     model = scripted_fake("preview-parity", ['{"thought": "t", "tool": "lookup", "input": "Peru"}',
                                              '{"answer": "Lima"}'])
-    agent = build_agent(builtin_spec("qa"), LLM(model=model, mode="live", cache=seeded(tmp_path, None)))
+    agent = build_agent(agent_spec("qa"), LLM(model=model, mode="live", cache=seeded(tmp_path, None)))
     tape = Tape(steps=(Task(text="What is the capital of Peru?"),))
     move = agent.next_move(tape)
     assert isinstance(move, Visit)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.demo import demo_files
 from tape_studio.core.errors import ReplayMissError
@@ -32,7 +32,7 @@ def test_demo_tapes_include_a_fork_family_and_a_failed_tape() -> None:
 
 @pytest.mark.parametrize(("path", "recorded"), ORIGINALS, ids=[p.stem for p, _ in ORIGINALS])
 def test_replaying_recorded_calls_reproduces_the_demo_tape(path: Path, recorded: Tape, tmp_path: Path) -> None:
-    spec = builtin_spec(recorded.metadata.agent)
+    spec = agent_spec(recorded.metadata.agent)
     assert spec.id == recorded.metadata.spec_id, "demo tapes are stale: run scripts/make_demo_tapes.py"
     cache = LLMCache(tmp_path / "cache")
     record_calls(cache, read_bundle(path).llm_calls)
@@ -48,7 +48,7 @@ def test_replay_of_an_unrecorded_task_fails_with_the_closest_prompt(tmp_path: Pa
     path, recorded = ORIGINALS[0]
     cache = LLMCache(tmp_path / "cache")
     record_calls(cache, read_bundle(path).llm_calls)
-    agent = build_agent(builtin_spec(recorded.metadata.agent), LLM(model="local/smollm2", mode="replay", cache=cache))
+    agent = build_agent(agent_spec(recorded.metadata.agent), LLM(model="local/smollm2", mode="replay", cache=cache))
     start = Tape(steps=(recorded.steps[0].model_copy(update={"text": recorded.steps[0].text + " Explain."}),))
     with pytest.raises(ReplayMissError, match="closest recorded prompt") as error:
         run_to_end(agent, build_environment(agent), start)

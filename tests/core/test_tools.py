@@ -7,13 +7,14 @@ import pytest
 from pydantic import ValidationError
 
 import tape_studio.core.agents.tools as tools_module
-from tape_studio.core.agents.tools import TOOLS, Tool, ToolError, calculate, get_tools, lookup
+from tape_studio.core.agents.tools import ToolError, calculate, lookup
+from tape_studio.core.tools import TOOLS, ToolArgumentError
 
 KB_PATH = Path(tools_module.__file__).parent / "data" / "kb.json"
 
 
 def run(tool: str, **args: str) -> str:
-    return TOOLS[tool].run(args)
+    return TOOLS.get(tool).run(args)
 
 
 # --- knowledge base --------------------------------------------------------------------------
@@ -111,8 +112,8 @@ def test_lookup_unknown_topic_is_an_error_naming_the_query() -> None:
 
 
 def test_lookup_tool_requires_a_query_argument() -> None:
-    with pytest.raises(ToolError, match="lookup: missing required argument 'query'"):
-        TOOLS["lookup"].run({"q": "France"})
+    with pytest.raises(ToolArgumentError, match="lookup: argument 'query': Field required"):
+        TOOLS.get("lookup").run({"q": "France"})
 
 
 # --- calculator ------------------------------------------------------------------------------
@@ -263,37 +264,23 @@ def test_tool_errors_are_value_errors() -> None:
     assert issubclass(ToolError, ValueError)
 
 
-def test_tools_registry_has_lookup_and_calculator() -> None:
-    assert set(TOOLS) == {"lookup", "calculator"}
-    for name, tool in TOOLS.items():
-        assert tool.name == name
+def test_builtin_tools_are_registered_from_the_builtin_source() -> None:
+    for name, argument in (("lookup", "query"), ("calculator", "expression")):
+        tool = TOOLS.get(name)
+        assert TOOLS.source(name) == "builtin"
         assert tool.description.endswith(".") and tool.description.count(". ") == 0
-        assert tool.parameters and all(isinstance(doc, str) and doc for doc in tool.parameters.values())
-    assert list(TOOLS["lookup"].parameters) == ["query"]
-    assert list(TOOLS["calculator"].parameters) == ["expression"]
+        assert tool.argument_names == [argument] and tool.argument_doc(argument)
+        assert tool.parameters["required"] == [argument]
+        assert tool.takes_one_text()
 
 
-def test_tool_is_frozen_and_serializes_without_run() -> None:
-    tool = TOOLS["calculator"]
+def test_tool_is_frozen_and_serializes_without_its_function() -> None:
+    tool = TOOLS.get("calculator")
     with pytest.raises(ValidationError):
         tool.name = "other"  # type: ignore[misc]
-    dumped = tool.model_dump()
-    assert set(dumped) == {"name", "description", "parameters"}
+    assert set(tool.model_dump()) == {"name", "description", "parameters"}
     assert json.loads(tool.model_dump_json())["name"] == "calculator"
 
 
-def test_tool_can_wrap_any_plain_callable() -> None:
-    echo = Tool(name="echo", description="Repeat the text.", parameters={"text": "what to say"}, run=lambda a: a["text"])
-    assert echo.run({"text": "hi"}) == "hi"
-
-
-def test_get_tools_returns_the_requested_tools_in_order() -> None:
-    selected = get_tools(["calculator", "lookup"])
-    assert list(selected) == ["calculator", "lookup"]
-    assert selected["lookup"] is TOOLS["lookup"]
-    assert get_tools([]) == {}
-
-
-def test_get_tools_unknown_name_lists_known_tools() -> None:
-    with pytest.raises(KeyError, match=r"no tool named 'search'; known tools: calculator, lookup"):
-        get_tools(["lookup", "search"])
+def test_a_builtin_tool_is_still_its_function() -> None:
+    assert TOOLS.get("calculator").run({"expression": "6*7"}) == calculate("6*7") == "42"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from learning_helpers import MakeWorkspace
 
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.demo import load_demo_tapes, training_files
 from tape_studio.core.learning import records as rec
@@ -40,7 +40,7 @@ def test_the_demo_run_loads_on_a_fresh_store(tmp_path: Path) -> None:
     runs = rec.list_runs(store)
     assert len(runs) == len(training_files()) == 1
     run = runs[0]
-    assert run.status == "completed" and run.spec_id == builtin_spec("qa").id, "re-record: scripts/make_demo_training.py"
+    assert run.status == "completed" and run.spec_id == agent_spec("qa").id, "re-record: scripts/make_demo_training.py"
     rows = rec.load_rows(store, run.id)
     kinds = {s.kind for row in rows if row.tape_id for s in store.load_tape(row.tape_id).steps}
     assert {"loss", "gradient", "aggregated_gradient", "proposal", "gate_result", "decision"} <= kinds
@@ -50,9 +50,9 @@ def test_the_demo_runs_forward_tapes_replay_from_their_recorded_calls(tmp_path: 
     bundle = read_run_bundle(training_files()[0])
     cache = LLMCache(tmp_path / "cache")
     record_calls(cache, bundle.llm_calls)
-    recorded = next(t for t in bundle.tapes if t.metadata.agent == "qa" and t.metadata.spec_id == builtin_spec("qa").id
+    recorded = next(t for t in bundle.tapes if t.metadata.agent == "qa" and t.metadata.spec_id == agent_spec("qa").id
                     and t.metadata.status == "completed")
-    agent = build_agent(builtin_spec("qa"), LLM(model="local/smollm2", mode="replay", cache=cache))
+    agent = build_agent(agent_spec("qa"), LLM(model="local/smollm2", mode="replay", cache=cache))
     replayed = run_to_end(agent, build_environment(agent), Tape(metadata=TapeMetadata(agent="qa"),
                                                                 steps=recorded.steps[:1])).tape
     assert [s.body() for s in replayed.steps] == [s.body() for s in recorded.steps]

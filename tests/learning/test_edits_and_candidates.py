@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tape_studio.core.agents import builtin_spec
+from tape_studio.core.catalog import agent_spec
 from tape_studio.core.learning.candidate import build_candidate
 from tape_studio.core.learning.edits import (
     EDIT_ADAPTER,
@@ -17,9 +17,9 @@ from tape_studio.core.learning.edits import (
     check_graph,
 )
 from tape_studio.core.spec import AgentSpec, Edge, NodeSpec, PromptComponents
-from tape_studio.core.tape import Proposal
+from tape_studio.core.learning.steps import Proposal
 
-QA = builtin_spec("qa")
+QA = agent_spec("qa")
 
 
 def looped() -> AgentSpec:

@@ -6,7 +6,7 @@ import json
 
 from learning_helpers import MakeWorkspace, make_context
 
-from tape_studio.core.agents import build_agent
+from tape_studio.core.catalog import build_agent
 from tape_studio.core.learning.candidate import build_candidate
 from tape_studio.core.learning.datasets import builtin_dataset
 from tape_studio.core.learning.guards import (
@@ -23,7 +23,8 @@ from tape_studio.core.learning.tool_optimizer import pick_tool, propose_tool
 from tape_studio.core.llm import LLM
 from tape_studio.core.nodes import NODE_TYPES
 from tape_studio.core.spec import PromptComponents, ToolDoc
-from tape_studio.core.tape import AggregatedGradient, StepMetadata, Tape, ToolCall
+from tape_studio.core.tape import StepMetadata, Tape, ToolCall
+from tape_studio.core.learning.steps import AggregatedGradient
 
 FEEDBACK = AggregatedGradient(node="plan", text="- Use the calculator for arithmetic.")
 TRAIN = builtin_dataset("qa").split("train")

@@ -14,7 +14,8 @@ from tape_studio.core.learning.forward import forward_tape_id, run_example
 from tape_studio.core.learning.loss import compute_loss
 from tape_studio.core.learning.visits import node_visits
 from tape_studio.core.spec import Edge, NodeSpec, PromptComponents
-from tape_studio.core.tape import Gradient, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
+from tape_studio.core.tape import StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
+from tape_studio.core.learning.steps import Gradient
 
 GERMANY = Example(id="de", input="What is the capital of Germany?", target="Berlin")
 SUM = Example(id="sum", input="What is 12 times 9?", target="108")

@@ -11,7 +11,7 @@ import pytest
 from fault_server import FaultServer, fault_server
 from reliability_helpers import check_store
 
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.llm import LLM
 from tape_studio.core.loop import run_to_end
 from tape_studio.core.store import Store
@@ -44,7 +44,7 @@ def test_a_fault_is_retried_recorded_on_the_tape_and_the_tape_resumes(
     fault: str, server: FaultServer, tmp_path: Path
 ) -> None:
     store = Store(tmp_path / "store.sqlite")
-    agent = build_agent(builtin_spec("qa"), llm())
+    agent = build_agent(agent_spec("qa"), llm())
     env = build_environment(agent)
     tape = Tape(metadata=TapeMetadata(agent="qa"), steps=(Task(text="What is the capital of France?"),))
     server.fault = fault

@@ -166,6 +166,6 @@ def test_exported_bundles_carry_no_environment(keyed_server: FaultServer, tmp_pa
         pass
     out = tmp_path / "bundle.json"
     ws.export([summary.id for summary in ws.store.list_tapes()], out)
-    assert set(json.loads(out.read_text())) <= {"format", "schema_version", "tapes", "llm_calls", "generic_kinds",
-                                                "exported_at", "version"}
+    assert set(json.loads(out.read_text())) <= {"format", "schema_version", "tapes", "llm_calls", "generic_kinds", "step_kinds",
+                                                "exported_at", "version", "specs"}
     assert leaks(tmp_path) == []

@@ -32,6 +32,7 @@ def test_run_streams_a_new_session_that_replays_the_recorded_one(demo: Demo) -> 
 
 def test_run_with_step_once_pauses_after_the_first_move(demo: Demo) -> None:
     at = page("run")
+    at.selectbox(key="run_agent").set_value("qa")
     at.text_area(key="run_task").input("What is the capital of France?")
     at.toggle(key="run_step_once").set_value(True).run()
     button(at, "▶ Start").click().run()

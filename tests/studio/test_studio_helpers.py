@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from tape_studio.core.agents import builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent
 from tape_studio.core.llm import LLM
 from tape_studio.core.settings import ModelSettings, configured_agent
 from tape_studio.core.store import TapeSummary
@@ -43,8 +43,8 @@ def test_a_date_range_covers_whole_days_in_utc() -> None:
 
 def test_a_role_model_runs_as_a_derived_spec_for_the_whole_team(tmp_path) -> None:  # type: ignore[no-untyped-def]
     llm = LLM(model="local/smollm2", mode="live")
-    plain_agent = configured_agent(builtin_spec("explainer"), ModelSettings(), llm)
-    assert plain_agent.spec == builtin_spec("explainer")
-    agent = configured_agent(builtin_spec("explainer"), ModelSettings(role_models={"default": "fake/other"}), llm)
-    assert agent.spec.models == {"default": "fake/other"} and agent.spec.parent_id == builtin_spec("explainer").id
+    plain_agent = configured_agent(build_agent(agent_spec("explainer"), llm), ModelSettings())
+    assert plain_agent.spec == agent_spec("explainer")
+    agent = configured_agent(build_agent(agent_spec("explainer"), llm), ModelSettings(role_models={"default": "fake/other"}))
+    assert agent.spec.models == {"default": "fake/other"} and agent.spec.parent_id == agent_spec("explainer").id
     assert all(sub.spec.models == {"default": "fake/other"} for sub in agent.subagents.values())
