@@ -19,8 +19,11 @@ def home() -> Path:
 
 
 def store_path(override: str | os.PathLike[str] | None = None) -> Path:
-    """The SQLite store: `--store PATH` wins, else `<home>/store.sqlite`."""
-    return Path(override).expanduser() if override else home() / "store.sqlite"
+    """The SQLite store: `--store PATH` wins (a folder means `PATH/store.sqlite`), else `<home>/store.sqlite`."""
+    if not override:
+        return home() / "store.sqlite"
+    path = Path(override).expanduser()
+    return path / "store.sqlite" if path.is_dir() else path
 
 
 def cache_dir(store: Path | None = None) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainValidator, SerializeAsAny, TypeAdapter
 
@@ -19,6 +19,10 @@ Family = Literal["thought", "action", "observation", "error", "stop"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 S = TypeVar("S", bound="StepBase")
 TapeStatus = Literal["new", "running", "completed", "failed"]
+
+
+ONE_LINE: dict[str, Any] = {"editor": "line"}
+"""Marks a text field as a short one-liner (a name, a message), so the step editor draws a line."""
 
 
 def new_id() -> str:
@@ -43,6 +47,17 @@ class StepMetadata(BaseModel):
     other: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class Canvas(Protocol):
+    """Where a step draws itself (the studio passes one). It has text-only elements on purpose:
+    steps carry untrusted text, so no renderer, built-in or user-written, can emit markup."""
+
+    def text(self, text: str) -> None: ...
+
+    def code(self, text: str) -> None: ...
+
+    def json(self, value: Any) -> None: ...
+
+
 class StepBase(BaseModel):
     """Fields every step has; subclasses add a `kind` literal and their own content."""
 
@@ -58,6 +73,12 @@ class StepBase(BaseModel):
     def body(self) -> dict[str, Any]:
         """The step without its metadata: what diffs, alignment and continuation compare."""
         return self.model_dump(mode="json", exclude={"metadata"})
+
+    def render(self, canvas: Canvas) -> None:
+        """How the studio shows the step's content: by default every field; override to choose."""
+        fields = self.body()
+        fields.pop("kind", None)
+        canvas.json(fields)
 
 
 _STEP_KINDS: Registry[type[StepBase]] = Registry("step kind")
@@ -109,6 +130,9 @@ class Task(StepBase):
     def summary(self) -> str:
         return self.text
 
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(self.text)
+
 
 @register_step
 class ToolResult(StepBase):
@@ -116,7 +140,7 @@ class ToolResult(StepBase):
 
     kind: Literal["tool_result"] = "tool_result"
     family: ClassVar[Family] = "observation"
-    tool: str
+    tool: str = Field(json_schema_extra=ONE_LINE)
     content: str
     is_error: bool = False
     """A tool failure is data the agent can read, not a crash."""
@@ -124,6 +148,10 @@ class ToolResult(StepBase):
 
     def summary(self) -> str:
         return f"{self.tool} → {self.content}"
+
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(f"{self.tool} returned" + (" an error" if self.is_error else ""))
+        canvas.code(self.content)
 
 
 # --- thoughts -----------------------------------------------------------------------------
@@ -140,6 +168,9 @@ class Thought(StepBase):
     def summary(self) -> str:
         return self.text
 
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(self.text)
+
 
 # --- actions ------------------------------------------------------------------------------
 
@@ -150,13 +181,17 @@ class ToolCall(StepBase):
 
     kind: Literal["tool_call"] = "tool_call"
     family: ClassVar[Family] = "action"
-    tool: str
+    tool: str = Field(json_schema_extra=ONE_LINE)
     arguments: dict[str, JsonValue] = Field(default_factory=dict)
     """Argument name -> JSON value, checked against the tool's schema when it runs."""
 
     def summary(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
         return f"{self.tool}({args})"
+
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(f"tool: {self.tool}")
+        canvas.json(self.arguments)
 
 
 @register_step
@@ -165,11 +200,14 @@ class CallAgent(StepBase):
 
     kind: Literal["call_agent"] = "call_agent"
     family: ClassVar[Family] = "action"
-    agent: str
+    agent: str = Field(json_schema_extra=ONE_LINE)
     task: str
 
     def summary(self) -> str:
         return f"call {self.agent}: {self.task}"
+
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(self.summary())
 
 
 # --- markers ------------------------------------------------------------------------------
@@ -186,6 +224,9 @@ class FinalAnswer(StepBase):
     def summary(self) -> str:
         return self.text
 
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(self.text)
+
 
 @register_step
 class ErrorStep(StepBase):
@@ -194,11 +235,16 @@ class ErrorStep(StepBase):
     kind: Literal["error"] = "error"
     family: ClassVar[Family] = "error"
     source: Literal["llm", "parse", "tool", "loop", "agent"]
-    message: str
+    message: str = Field(json_schema_extra=ONE_LINE)
     detail: str = ""
 
     def summary(self) -> str:
         return f"{self.source} error: {self.message}"
+
+    def render(self, canvas: Canvas) -> None:
+        canvas.text(self.summary())
+        if self.detail:
+            canvas.code(self.detail)
 
 
 # --- foreign steps ------------------------------------------------------------------------

@@ -35,10 +35,25 @@ model string, default local/smollm2), TAPE_STUDIO_LLM_MODE (live | cached | repl
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def common_options(top_level: bool = False) -> argparse.ArgumentParser:
+    """Options every command takes, before or after its name (`tape-studio --store S list` too).
+
+    A subcommand's copy has no default of its own, so it never overwrites what was given before
+    the subcommand's name."""
+    default: Any = None if top_level else argparse.SUPPRESS
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", metavar="PATH", help="SQLite store file (default: $TAPE_STUDIO_HOME/store.sqlite)")
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("--store", metavar="PATH", default=default,
+                        help="SQLite store file, or a folder for FOLDER/store.sqlite (default: $TAPE_STUDIO_HOME/store.sqlite)")
+    common.add_argument("--json", action="store_true", default=False if top_level else argparse.SUPPRESS,
+                        help="print machine-readable JSON")
+    common.add_argument("--agents", metavar="SOURCE", action="append", default=[] if top_level else argparse.SUPPRESS,
+                        help="load agents, tools, node types and step kinds from a .py file or a module "
+                             "(repeatable; also TAPE_STUDIO_AGENTS, [tool.tape-studio] agents, entry points)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
     llm = argparse.ArgumentParser(add_help=False)
     llm.add_argument("--model", help="litellm model string, e.g. local/smollm2, openai/gpt-4o-mini, ollama/llama3")
     llm.add_argument("--llm-mode", choices=LLM_MODES, help="live: always call; cached: reuse answers (default); "
@@ -46,15 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="tape-studio", description="Agent sessions as tapes: run, fork, rerun and inspect LLM agents.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common_options(top_level=True)])
     parser.add_argument("--port", type=int, default=8501, help="studio port (default 8501)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     studio = sub.add_parser("studio", parents=[common], help="open the studio (the default)")
-    studio.add_argument("--port", type=int, default=8501)
+    studio.add_argument("--port", type=int, default=argparse.SUPPRESS, help="studio port (default 8501)")
+
+    sub.add_parser("agents", parents=[common], help="list every loaded agent with its nodes, tools and source")
 
     p = sub.add_parser("run", parents=[common, llm], help="start a session of an agent on a task")
-    p.add_argument("--agent", required=True, help="built-in agent (qa, writer, explainer), a spec id, or NAME@SPEC_ID")
+    p.add_argument("--agent", required=True, help="an agent's name (built-in qa, writer, explainer, or one loaded with "
+                   "--agents), a spec id, or NAME@SPEC_ID")
     p.add_argument("--task", required=True)
     p.add_argument("--max-iterations", type=int, help="pause after this many moves (resume continues)")
 
@@ -104,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "studio":
             from tape_studio.studio.launch import launch
 
-            return launch(store=args.store, port=args.port)
+            return launch(store=args.store, port=args.port, agents=args.agents)
         return COMMANDS[command](args)
     except TapeStudioError as exc:
         print(f"tape-studio: error: {exc}", file=sys.stderr)
@@ -117,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _workspace(args: argparse.Namespace) -> Any:
     from tape_studio.core.workspace import Workspace
 
-    return Workspace(args.store, model=getattr(args, "model", None), mode=getattr(args, "llm_mode", None))
+    return Workspace(args.store, model=getattr(args, "model", None), mode=getattr(args, "llm_mode", None),
+                     agents=args.agents)
 
 
 def _step_row(index: int, step: Any) -> dict[str, Any]:
@@ -279,7 +298,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "resume": cmd_resume, "fork": cmd_fork, "show": cmd_show, "list": cmd_list,
+def cmd_agents(args: argparse.Namespace) -> int:
+    from tape_studio.core.catalog import agent_source
+
+    ws = _workspace(args)
+    rows = [{"name": spec.name, "spec_id": spec.id, "source": agent_source(spec.name),
+             "nodes": [f"{node.name}:{node.type}" for node in spec.nodes],
+             "tools": sorted({tool for node in spec.nodes for tool in node.tools}), "description": spec.description}
+            for spec in ws.agents()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['name']:<12} {row['spec_id']:<22} {row['source']}")
+        print(f"{'':<12} nodes {', '.join(row['nodes'])}" + (f" · tools {', '.join(row['tools'])}" if row["tools"] else ""))
+    return 0
+
+
+COMMANDS = {"agents": cmd_agents, "run": cmd_run, "resume": cmd_resume, "fork": cmd_fork, "show": cmd_show, "list": cmd_list,
             "import": cmd_import, "export": cmd_export}
 COMMANDS.update(LEARNING_COMMANDS)
 

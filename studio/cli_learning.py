@@ -60,7 +60,7 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
 def _workspace(args: argparse.Namespace) -> Any:
     from tape_studio.core.workspace import Workspace
 
-    return Workspace(args.store, model=args.model, mode=args.llm_mode)
+    return Workspace(args.store, model=args.model, mode=args.llm_mode, agents=args.agents)
 
 
 def _executor(args: argparse.Namespace) -> Any:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 STORE_ENV = "TAPE_STUDIO_STORE"
@@ -15,14 +16,16 @@ STORE_ENV = "TAPE_STUDIO_STORE"
 APP = Path(__file__).parent / "app.py"
 
 
-def launch(store: str | None, port: int) -> int:
+def launch(store: str | None, port: int, agents: Sequence[str] = ()) -> int:
     """Runs the studio until Streamlit exits; returns its exit status (0 after Ctrl+C)."""
+    from tape_studio.core import plugins
     from tape_studio.core.demo import load_demo_tapes
     from tape_studio.core.workspace import Workspace
 
     # Creating the store here, not in the app, makes a bad --store fail in the terminal with one line
     # instead of on a web page; loading the demo tapes here keeps it out of every browser session.
-    ws = Workspace(store)
+    # Loading the agent sources here does the same for a broken agents file.
+    ws = Workspace(store, agents=agents)
     load_demo_tapes(ws.store, ws.cache)
     path = ws.store.path.resolve()
     ws.store.close()
@@ -38,7 +41,12 @@ def launch(store: str | None, port: int) -> int:
         # Hides Streamlit's developer menu (deploy, rerun, settings): the studio is an app, not a script.
         "--client.toolbarMode", "minimal",
     ]
-    process = subprocess.Popen(command, env={**os.environ, STORE_ENV: str(path)})
+    # The Streamlit process loads the same agent sources: every one loaded here, by absolute path.
+    sources = os.pathsep.join(plugins.source_refs())
+    for source in plugins.loaded_sources():
+        if source.label != "builtin":
+            print(f"agents from {source.ref}: {', '.join(source.agents) or '(tools, node types or step kinds only)'}")
+    process = subprocess.Popen(command, env={**os.environ, STORE_ENV: str(path), plugins.AGENTS_ENV: sources})
     # A plain `kill` of the launcher reaches only this process: pass it on, or the server lives on alone.
     in_main_thread = threading.current_thread() is threading.main_thread()
     if in_main_thread:

@@ -48,26 +48,26 @@ def render_step(index: int, step: StepBase, selected: bool = False) -> None:
         _render_body(step)
 
 
+class StreamlitCanvas:
+    """What a step draws itself on (`StepBase.render`): text-only elements, so tape content never
+    becomes markup, whichever step class (built-in, a user's, a foreign generic one) draws."""
+
+    def text(self, text: str) -> None:
+        st.text(text)
+
+    def code(self, text: str) -> None:
+        st.code(text, language=None, wrap_lines=True)
+
+    def json(self, value: Any) -> None:
+        st.json(value, expanded=True)
+
+
 def _render_body(step: StepBase) -> None:
-    data = step.model_dump(mode="json", exclude={"metadata"})
-    data.pop("kind", None)
-    if step.kind in ("task", "thought", "final_answer"):
-        st.text(data["text"])
-    elif step.kind == "tool_call":
-        st.text(f"tool: {data['tool']}")
-        st.json(data["arguments"], expanded=True)
-    elif step.kind == "tool_result":
-        st.text(f"{data['tool']} returned" + (" an error" if data["is_error"] else ""))
-        st.code(data["content"], language=None, wrap_lines=True)
-    elif step.kind == "call_agent":
-        st.text(f"call {data['agent']}: {data['task']}")
-    elif step.kind == "error":
-        st.text(f"{data['source']} error: {data['message']}")
-        if data["detail"]:
-            st.code(data["detail"], language=None, wrap_lines=True)
-    else:
-        # A foreign step kind (imported): show every field rather than guess which one matters.
-        st.json(data, expanded=False)
+    try:
+        step.render(StreamlitCanvas())
+    except Exception as exc:  # noqa: BLE001  (a user's renderer must not take the page down)
+        st.text(f"(this step's renderer failed: {type(exc).__name__}: {exc}; its fields follow)")
+        st.json(step.body(), expanded=False)
 
 
 def render_summary(summary: TapeSummary) -> None:
