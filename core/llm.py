@@ -279,6 +279,9 @@ def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse
     if request.tools:
         kwargs["tools"] = request.tools
         kwargs["tool_choice"] = "required"
+        # litellm 1.106 imports its MCP gateway (and the `mcp` package we do not install) for any
+        # call with tools unless told these are plain function tools.
+        kwargs["_skip_mcp_handler"] = True
     response = litellm.completion(
         model=request.model, messages=request.messages, timeout=timeout_s, num_retries=0, **kwargs
     )

@@ -163,6 +163,8 @@ def _load_failure(where: str, exc: Exception) -> str:
               if "importlib" not in frame.filename and not frame.filename.startswith("<frozen")]
     location = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else where
     first = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, SyntaxError) and exc.filename:  # raised while compiling: no frame of the file ran
+        location, first = f"{exc.filename}:{exc.lineno}", exc.msg
     return f"{location}: {type(exc).__name__}: {first}" if first else f"{location}: {type(exc).__name__}"
 
 

@@ -88,6 +88,29 @@ def test_fork_inside_a_turn_continues_it_without_repeating_steps(tmp_path: Path)
     assert rerun.new_llm_calls == 0
 
 
+def test_an_edited_thought_inside_a_turn_reaches_the_prompt_of_the_rerun() -> None:
+    asked: list[dict] = []
+
+    def respond(messages: list[dict], params: dict) -> str:
+        if "choosing one tool" not in messages[0]["content"]:
+            return '{"answer": "done"}'
+        asked.append({"prompt": messages[-1]["content"], "schema": params["response_format"]})
+        city = "Oslo" if "Oslo" in messages[-1]["content"] else "Tokyo"
+        return json.dumps({"thought": "ignored: the schema fixes it", "tool": "lookup", "input": city})
+
+    agent = make_qa(register_fake(f"edit-{next(_names)}", respond))
+    env = build_environment(agent)
+    original = run_to_end(agent, env, start("What is the weather in the capital?")).tape
+    assert original.steps[2].arguments == {"query": "Tokyo"}
+    edited = Thought(text="The user actually means Oslo.", metadata=original.steps[1].metadata)
+    fork = run_to_end(agent, env, fork_tape(original, 1, [edited])).tape
+    assert "The user actually means Oslo." in asked[-1]["prompt"]
+    thought_schema = asked[-1]["schema"]["json_schema"]["schema"]["properties"]["thought"]
+    assert thought_schema == {"type": "string", "enum": ["The user actually means Oslo."]}
+    assert fork.steps[1].text == "The user actually means Oslo." and fork.steps[1].metadata.other["edited_by"] == "user"
+    assert fork.steps[2].arguments == {"query": "Oslo"}
+
+
 def test_an_edited_action_is_what_the_environment_runs() -> None:
     agent = make_qa(qa_fake())
     env = build_environment(agent)
