@@ -3,10 +3,10 @@ and agents this process loads. The built-in agents are one source (`builtin`) am
 
 A source is a Python file (`my_agent.py`) or an importable module (`my_pkg.agents`). Loading it
 runs it once: its decorators register what it defines, and every module-level AgentSpec becomes
-an agent. Sources are found, in this order: the built-in one; `TAPE_STUDIO_AGENTS` (paths or
-modules separated by commas or the path separator); `agents = [...]` in the `[tool.tape-studio]`
-table of the nearest pyproject.toml; installed packages' `tape_studio` entry points; and whatever
-`--agents` (or `load_agents`) names.
+an agent. Sources are found, in this order: the built-in one; `agents = [...]` in the
+`[tool.tape-studio]` table of the nearest pyproject.toml; installed packages' `tape_studio` entry
+points; `TAPE_STUDIO_AGENTS` (paths or modules separated by commas or the path separator); and
+whatever `--agents` (or `load_agents`) names.
 """
 
 from __future__ import annotations
@@ -58,19 +58,20 @@ def load_agents(*refs: str, origin: str = "argument") -> list[Source]:
 
 
 def ensure_configured() -> None:
-    """Loads the built-in source and every configured one, once per process."""
+    """Loads the built-in source and every configured one. The built-in source, pyproject.toml and
+    entry points are read once per process; TAPE_STUDIO_AGENTS each time (a source named there
+    since is loaded, one loaded before is not loaded again)."""
     global _configured
     with _lock:
-        if _configured:
-            return
-        _configured = True
-        load_source(BUILTIN_MODULE, "builtin")
+        if not _configured:
+            _configured = True
+            load_source(BUILTIN_MODULE, "builtin")
+            for ref in _pyproject_refs(Path.cwd()):
+                load_source(ref, "pyproject")
+            for module in _entry_point_modules():
+                load_source(module, "entry point")
         for ref in _env_refs():
             load_source(ref, "environment")
-        for ref in _pyproject_refs(Path.cwd()):
-            load_source(ref, "pyproject")
-        for module in _entry_point_modules():
-            load_source(module, "entry point")
 
 
 def loaded_sources() -> list[Source]:
