@@ -67,8 +67,8 @@ class Workspace:
 
     def agents(self) -> list[AgentSpec]:
         """Every loaded agent: the user's sources' first, then the built-in ones, each by name."""
-        return [spec for name, spec in sorted(AGENTS.items(), key=lambda item: (AGENTS.source(item[0]) == BUILTIN,
-                                                                             item[0]))]
+        names = sorted(AGENTS.names(), key=lambda name: (AGENTS.source(name) == BUILTIN, name))
+        return [AGENTS.get(name) for name in names]
 
     def subagent_spec(self, name: str) -> AgentSpec:
         """A sub-agent by name: a loaded source's, else the newest version stored (a bundle brought it)."""

@@ -139,3 +139,17 @@ def test_a_store_folder_means_the_store_file_inside_it(capsys: pytest.CaptureFix
     folder.mkdir()
     code, _, _ = cli(capsys, "list", "--store", str(folder))
     assert code == 0 and (folder / "store.sqlite").exists()
+
+
+def test_sft_export_rebuilds_a_user_agents_prompts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    store = str(tmp_path / "store.sqlite")
+    _, original, _ = cli(capsys, "run", "--agents", TRAVEL, "--agent", "travel", "--task", "Weather in Oslo?",
+                         "--model", travel_fake(), "--store", store, "--json")
+    out = tmp_path / "sft.jsonl"
+    code, report, _ = cli(capsys, "export", original["tape_id"], "--format", "sft", "--out", str(out), "--store", store,
+                          "--json")
+    assert code == 0 and report["records"] == 2 and report["skipped"] == []
+    plan = json.loads(out.read_text().splitlines()[0])["messages"]
+    assert json.loads(plan[-1]["content"]) == {"thought": "The weather in Oslo.", "tool": "weather",
+                                               "arguments": {"city": "Oslo", "days": 2}}
+    assert "Route: route_thought: weather: the task mentions 'weather'" in plan[-2]["content"]

@@ -8,6 +8,7 @@ and the studio from a folder that holds a user package named `core` and one name
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -82,9 +83,23 @@ def _check_install(python: Path, project: Path, tmp_path: Path) -> None:
             assert response.status == 200
 
 
+def _tracked_copy(where: Path) -> Path:
+    """The checkout's committed and staged files only, so the wheel cannot depend on leftovers and
+    the build's own files stay out of the checkout."""
+    listed = _run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=ROOT).stdout.split("\n")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = where / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return where
+
+
 def test_wheel_installs_under_tape_studio_beside_a_user_core(tmp_path: Path) -> None:
+    source = _tracked_copy(tmp_path / "source")
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", tmp_path / "dist",
-         ROOT)
+         source)
     wheel = next((tmp_path / "dist").glob("tape_studio-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}

@@ -26,8 +26,14 @@ def test_the_run_page_streams_a_user_agent(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("TAPE_STUDIO_AGENTS", str(TRAVEL))  # as `tape-studio --agents FILE` passes it on
     with serve(tmp_path / "store.sqlite", timeout_s=120) as url, chromium(tmp_path / "profile") as driver:
         driver.get(f"{url}/run")
-        wait_for_text(driver, "Answers travel questions", timeout_s=60)  # the user's agent is the default
+        def agent_choice(drv: Any) -> Any:  # the chosen option is the value of the box's input
+            inputs = drv.find_elements(By.CSS_SELECTOR, "[data-testid=stSelectbox] input")
+            return inputs[0].get_attribute("value") if inputs and inputs[0].get_attribute("value") else False
+
+        chosen = WebDriverWait(driver, 60).until(agent_choice)
+        assert "travel · Answers travel questions" in chosen  # the user's agent comes first
         task = driver.find_element(By.TAG_NAME, "textarea")
+        assert task.get_attribute("placeholder") == "What is the weather in Oslo in 2 days?"
         task.send_keys("What is the weather in Oslo in 2 days?")
         task.send_keys(Keys.CONTROL, Keys.ENTER)
 
