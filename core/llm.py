@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from tape_studio.core.cache import CachedResponse, LLMCache, LLMRequest, miss_report
 from tape_studio.core.config import LLMMode, default_llm_mode, default_model
 from tape_studio.core.errors import ConfigError, ReplayMissError
+from tape_studio.core.redact import redact
 from tape_studio.core.tape import new_id, utc_now
 
 DEFAULT_PARAMS: dict[str, JsonValue] = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
@@ -142,8 +143,9 @@ class LLM:
 
 
 def _short_error(exc: Exception) -> str:
-    """The first meaningful line of a provider error, without litellm's traceback and bug links."""
-    text = str(exc).split("This looks like a bug", 1)[0]
+    """The first meaningful line of a provider error, without litellm's traceback and bug links,
+    and without any secret: a provider or proxy may quote the request's key in its error body."""
+    text = redact(str(exc)).split("This looks like a bug", 1)[0]
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     # litellm prefixes its own class and the provider's ("litellm.BadRequestError: LocalException - ").
     first = re.sub(r"^litellm\.\w+:\s*(\w+Exception - )?", "", first)

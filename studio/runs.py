@@ -16,6 +16,7 @@ from tape_studio.core.environment import Environment
 from tape_studio.core.errors import InputError, NotFoundError
 from tape_studio.core.loop import RunEnded, StepAdded, run
 from tape_studio.core.preview import RerunPreview, preview_rerun
+from tape_studio.core.redact import redact
 from tape_studio.core.settings import build_llm, configured_agent, load_settings
 from tape_studio.core.store import Store
 from tape_studio.core.tape import Tape
@@ -117,7 +118,7 @@ def _work(live: LiveRun, agent: Agent, env: Environment, tape: Tape, store: Stor
                 live.new_calls = event.new_llm_calls
                 live.reason = event.reason
     except Exception as exc:  # noqa: BLE001  (a replay miss, a misconfigured agent: any failure is shown, not lost in a thread)
-        live.error = str(exc) or type(exc).__name__
+        live.error = redact(str(exc)) or type(exc).__name__
         with contextlib.suppress(NotFoundError):  # the tape was deleted meanwhile; the page still shows why
             store.set_status(tape.id, "failed", error=live.error.splitlines()[0][:500])
         live.reason = "error"

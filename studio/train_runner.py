@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from tape_studio.core.learning.meter import Budget
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.redact import redact
 from tape_studio.core.settings import build_llm, load_settings
 from tape_studio.core.workspace import Workspace
 
@@ -47,7 +48,7 @@ def _launch(ws: Workspace, run_id: str, budget: Budget | None) -> None:
         try:
             _trainer(ws, stop.is_set).run(run_id, budget)
         except Exception as exc:  # noqa: BLE001 -- a thread's last stop; the trainer recorded it on the run too
-            _jobs[run_id].error = f"{type(exc).__name__}: {exc}"
+            _jobs[run_id].error = redact(f"{type(exc).__name__}: {exc}")
 
     thread = threading.Thread(target=work, name=f"train-{run_id[:8]}", daemon=True)
     with _lock:

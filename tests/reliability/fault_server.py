@@ -17,7 +17,7 @@ from typing import Any
 from tape_studio.core.learning.fake_roles import ROLE_ANSWERS, agent_role
 from tape_studio.core.learning.prompts import role_of
 
-FAULTS = ("good", "timeout", "400", "429", "500", "truncated", "malformed", "truncated_stream")
+FAULTS = ("good", "timeout", "400", "401", "429", "500", "truncated", "malformed", "truncated_stream")
 
 
 class FaultServer:
@@ -31,6 +31,8 @@ class FaultServer:
         self.hold_s = 2.0
         """How long a `timeout` answer stalls: longer than the client's timeout in the tests."""
         self.url = ""
+        self.echo_auth = False
+        """Error bodies quote the request's credentials back, as some providers and proxies do."""
 
 
 def _answer(messages: list[dict[str, Any]]) -> str:
@@ -67,8 +69,12 @@ def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
             if fault == "timeout":
                 time.sleep(state.hold_s)
                 return self._send(200, _completion("too late"))
-            if fault in ("400", "429", "500"):
-                error = {"error": {"message": f"test server says {fault}", "type": "server_error", "code": fault}}
+            if fault in ("400", "401", "429", "500"):
+                message = f"test server says {fault}"
+                if state.echo_auth:
+                    credentials = self.headers.get("Authorization") or self.headers.get("x-api-key") or ""
+                    message = f"Invalid key provided: {credentials}"
+                error = {"error": {"message": message, "type": "server_error", "code": fault}}
                 return self._send(int(fault), json.dumps(error).encode())
             if fault == "malformed":
                 return self._send(200, b'{"choices": [{"message": {"content": "unterminated')

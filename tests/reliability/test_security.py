@@ -52,29 +52,83 @@ def leaks(folder: Path, *outputs: str) -> list[str]:
     return found
 
 
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TAPE_STUDIO_HOME": str(home), "TAPE_STUDIO_MODEL": "openai/test-model",
+           "TAPE_STUDIO_LLM_MODE": "live", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", *args], env=env, capture_output=True,
+                          text=True, check=False, timeout=120)
+
+
+def page_text(at: Any) -> str:
+    """Everything an AppTest page drew, as the text of its elements' messages."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            found.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(found)
+
+
 def test_keys_in_the_environment_never_reach_the_store_cache_exports_or_output(
     keyed_server: FaultServer, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
-    env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_MODEL": "openai/test-model",
-           "TAPE_STUDIO_LLM_MODE": "live", "PYTHONPATH": str(ROOT)}
-    cli = subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", "run", "--agent", "qa", "--task",
-                          "What is the capital of France?", "--json"], env=env, capture_output=True, text=True, check=False,
-                         timeout=120)
-    assert cli.returncode == 0, cli.stderr
+    good = cli("run", "--agent", "qa", "--task", "What is the capital of France?", "--json", home=tmp_path)
+    assert good.returncode == 0, good.stderr
     assert keyed_server.headers[0]["Authorization"] == f"Bearer {KEYS['OPENAI_API_KEY']}"  # the key was used
+    # A provider (or proxy) that quotes the request's credentials in its error bodies, for every kind of error.
+    keyed_server.echo_auth = True
+    outputs = [good.stdout, good.stderr]
+    for fault in ("400", "401"):
+        keyed_server.fault = fault
+        failed = cli("run", "--agent", "qa", "--task", f"Fault {fault}?", home=tmp_path)
+        assert failed.returncode == 1 and "Invalid key provided: Bearer" in failed.stdout, failed.stdout
+        outputs += [failed.stdout, failed.stderr]
     ws = Workspace(tmp_path / "store.sqlite", model="openai/test-model", mode="live")
     ws.llm.backoff_s = 0.01  # the fault is retried as usual, just without waiting seconds
-    keyed_server.fault = "500"  # errors are recorded verbatim: they must not quote the request's headers
+    keyed_server.fault = "500"
     for _ in ws.run("qa", "Who wrote Hamlet?"):
         pass
     tape_ids = [summary.id for summary in ws.store.list_tapes()]
+    failed_ids = [summary.id for summary in ws.store.list_tapes() if summary.status == "failed"]
     ws.export(tape_ids, tmp_path / "exports" / "bundle.json")
     for fmt in ("sft", "otel"):
         ws.export_data(TapeSelection(ids=tape_ids), fmt, tmp_path / "exports" / f"data.{fmt}")  # type: ignore[arg-type]
+    outputs += [cli("show", failed_ids[0], home=tmp_path).stdout, cli("list", "--json", home=tmp_path).stdout]
+    outputs.append(studio_tape_page(tmp_path / "store.sqlite", failed_ids[0]))
     captured = capfd.readouterr()
-    assert len(tape_ids) == 2 and (tmp_path / "llm_cache").is_dir()
-    assert leaks(tmp_path, cli.stdout, cli.stderr, captured.out, captured.err, caplog.text) == []
+    assert len(tape_ids) == 4 and len(failed_ids) == 3 and (tmp_path / "llm_cache").is_dir()
+    assert "Invalid key provided: Bearer" in ws.store.load_tape(failed_ids[0]).metadata.error
+    assert leaks(tmp_path, *outputs, captured.out, captured.err, caplog.text) == []
+
+
+def studio_tape_page(store: Path, tape_id: str) -> str:
+    """The Tape page of a failed tape with its cursor on the error step (whose provenance shows the call)."""
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    from tape_studio.studio.state import CURSOR, TAPE_ID
+
+    os.environ["TAPE_STUDIO_STORE"] = str(store)
+    streamlit.cache_resource.clear()
+    try:
+        tape = Store(store).load_tape(tape_id)
+        at = AppTest.from_file(str(ROOT / "pages" / "tape.py"), default_timeout=30)
+        at.session_state[TAPE_ID], at.session_state[CURSOR] = tape_id, len(tape.steps) - 1
+        at.query_params["tape"] = tape_id
+        at.run()
+        assert not at.exception
+        text = page_text(at)
+        assert "Invalid key provided" in text  # the error is shown, masked
+        return text
+    finally:
+        del os.environ["TAPE_STUDIO_STORE"]
+        streamlit.cache_resource.clear()
 
 
 def test_the_studio_listens_on_localhost_only_and_says_so(
