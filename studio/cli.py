@@ -18,6 +18,7 @@ from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
+from tape_studio.studio.terminal import clean, error
 
 EXAMPLES = """\
 examples:
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return launch(store=args.store, port=args.port, agents=args.agents)
         return COMMANDS[command](args)
     except TapeStudioError as exc:
-        print(f"tape-studio: error: {exc}", file=sys.stderr)
+        error(exc)
         return 2
     except KeyboardInterrupt:
         print("tape-studio: interrupted; resume with `tape-studio resume TAPE_ID`", file=sys.stderr)
@@ -145,6 +146,10 @@ def _step_row(index: int, step: Any) -> dict[str, Any]:
             "prompt_id": meta.prompt_id, "text": step.summary()}
 
 
+def _step_line(index: int, step: Any) -> str:
+    return f"{index:>4}  {step.family:<11} {clean(step.metadata.node or '-'):<8} {clean(step.summary())}"
+
+
 def _call_row(call: Any) -> dict[str, Any]:
     return {"prompt_id": call.prompt_id, "model": call.model, "prompt_tokens": call.prompt_tokens,
             "completion_tokens": call.completion_tokens, "latency_s": round(call.latency_s, 4),
@@ -157,7 +162,7 @@ def _follow(events: Iterator[Event], as_json: bool) -> RunEnded:
     for event in events:
         if isinstance(event, StepAdded) and not as_json:
             step = event.step
-            print(f"{event.index:>4}  {step.family:<11} {step.metadata.node or '-':<8} {step.summary()}", flush=True)
+            print(_step_line(event.index, step), flush=True)
         elif isinstance(event, RunEnded):
             ended = event
     assert ended is not None
@@ -179,7 +184,7 @@ def _report_run(ws: Any, ended: RunEnded, as_json: bool) -> int:
         print(f"tape {tape.id}: {tape.metadata.status} ({ended.reason}); {len(tape.steps)} steps, "
               f"{len(calls)} LLM calls ({ended.new_llm_calls} new), {tokens} tokens")
         if tape.metadata.error:
-            print(f"error: {tape.metadata.error}")
+            print(f"error: {clean(tape.metadata.error)}")
     return 1 if tape.metadata.status == "failed" else 0
 
 
@@ -215,7 +220,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"fork {fork.id} of {args.tape_id} at step {args.at}: {status}, {new_calls} new LLM calls")
+        print(f"fork {fork.id} of {clean(args.tape_id)} at step {args.at}: {status}, {new_calls} new LLM calls")
     return 1 if status == "failed" else 0
 
 
@@ -226,10 +231,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(tape.model_dump_json(indent=2))
         return 0
     meta = tape.metadata
-    print(f"tape {tape.id}  agent={meta.agent} status={meta.status} parent={meta.parent_id or '-'}")
-    print(f"title: {meta.title}")
+    print(f"tape {tape.id}  agent={clean(meta.agent)} status={meta.status} parent={clean(meta.parent_id or '-')}")
+    print(f"title: {clean(meta.title)}")
     for index, step in enumerate(tape.steps):
-        print(f"{index:>4}  {step.family:<11} {step.metadata.node or '-':<8} {step.summary()}")
+        print(_step_line(index, step))
     return 0
 
 
@@ -244,8 +249,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no tapes yet; start one with: tape-studio run --agent qa --task \"What is the capital of France?\"")
     for row in rows:
-        fork = f" fork of {row.parent_id[:8]}@{row.fork_step}" if row.parent_id else ""
-        print(f"{row.id}  {row.agent:<9} {row.status:<9} {row.n_steps:>4} steps  {row.title[:60]}{fork}")
+        fork = f" fork of {clean(row.parent_id[:8])}@{row.fork_step}" if row.parent_id else ""
+        print(f"{clean(row.id)}  {clean(row.agent):<9} {row.status:<11} {row.n_steps:>4} steps  {clean(row.title[:60])}{fork}")
     return 0
 
 
@@ -257,15 +262,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             report = ws.import_file(path)
         except TapeStudioError as exc:
             failures += 1
-            print(f"tape-studio: error: {exc}", file=sys.stderr)
+            error(exc)
             continue
         reports.append(report)
         if not args.json:
-            print(f"{path}: imported {len(report.imported)} tapes ({report.steps} steps, {report.llm_calls} LLM calls)"
+            print(f"{clean(path)}: imported {len(report.imported)} tapes ({report.steps} steps, {report.llm_calls} LLM calls)"
                   + (f", {len(report.skipped_existing)} already present" if report.skipped_existing else ""))
             if report.fidelity is not None:
-                print(f"  {report.fidelity.summary()}")
-                print("".join(f"  repaired: {line}\n" for line in report.fidelity.repairs), end="")
+                print(f"  {clean(report.fidelity.summary())}")
+                print("".join(f"  repaired: {clean(line)}\n" for line in report.fidelity.repairs), end="")
     if args.json:
         print(json.dumps({"imported": [r.model_dump() for r in reports], "failed_files": failures}, indent=2))
     return 1 if failures else 0
@@ -292,9 +297,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0
-    print(f"wrote {args.out}: {report.summary()}")
+    print(f"wrote {clean(args.out)}: {clean(report.summary())}")
     for skipped in report.skipped:
-        print(f"  not exported: tape {skipped.tape_id} steps {skipped.steps}: {skipped.reason}")
+        print(f"  not exported: tape {clean(skipped.tape_id)} steps {skipped.steps}: {clean(skipped.reason)}")
     return 0
 
 

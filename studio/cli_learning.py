@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tape_studio.core.errors import InputError
+from tape_studio.studio.terminal import clean
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -127,7 +128,7 @@ def _describe(summary: dict[str, Any]) -> str:
                  f"{summary.get('tokens')} tokens, ${summary.get('cost', 0):.4f}")
     if summary.get("status") != "completed":
         lines.append(f"  resume with: tape-studio train --resume {summary.get('run_id')}")
-    return "\n".join(lines)
+    return clean("\n".join(lines), keep_newlines=True)
 
 
 class _ProgressBar:
@@ -169,7 +170,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     print(f"{report.spec_id} on {report.dataset}/{report.split} ({report.metric}): {report.score:.3f}")
     for example in report.examples:
-        print(f"  {example.score:.2f}  {example.id:<14} {example.prediction[:50]!r}  tape {example.tape_id}")
+        print(f"  {example.score:.2f}  {clean(example.id):<14} {clean(repr(example.prediction[:50]))}  tape {example.tape_id}")
     return 0
 
 
