@@ -27,6 +27,11 @@ from tape_studio.core.tape import new_id, utc_now
 DEFAULT_PARAMS: dict[str, JsonValue] = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
 """Temperature 0 and a fixed seed keep the embedded model deterministic, so caches replay."""
 
+MAX_RESPONSE_BYTES = 16 * 2**20
+"""An HTTP answer is not read past this: a runaway or hostile server cannot fill the memory."""
+MAX_OUTPUT_CHARS = 1_000_000
+"""What a call records of a model's text; the rest is cut, with a note saying how much."""
+
 
 class Prompt(BaseModel):
     """What a node sends: chat messages and, where it needs structure, a JSON schema."""
@@ -82,6 +87,9 @@ class LLM:
         timeout_s: float = 120.0,
         retries: int = 3,
         backoff_s: float = 1.0,
+        deadline_s: float = 300.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_output_chars: int = MAX_OUTPUT_CHARS,
     ) -> None:
         self.model = model or default_model()
         self.mode: LLMMode = mode or default_llm_mode()
@@ -90,8 +98,13 @@ class LLM:
         self.cache = cache
         self.params = {**DEFAULT_PARAMS, **(params or {})}
         self.timeout_s = timeout_s
+        """The most one attempt may take, first byte to last (not per read)."""
         self.retries = retries
         self.backoff_s = backoff_s
+        self.deadline_s = deadline_s
+        """The most one call may take, its retries and their pauses included."""
+        self.max_response_bytes = max_response_bytes
+        self.max_output_chars = max_output_chars
 
     def complete(
         self, prompt: Prompt, model: str | None = None, params: dict[str, JsonValue] | None = None
@@ -129,17 +142,38 @@ class LLM:
         )
 
     def _call_with_retries(self, request: LLMRequest) -> tuple[CachedResponse | None, str, int]:
+        from tape_studio.core.http_limits import Bounds, bounded
+
+        first_sent: float | None = None  # the call's deadline runs from its first request
         error = ""
         for attempt in range(1, self.retries + 2):
+            left = self.deadline_s - (time.monotonic() - first_sent if first_sent is not None else 0.0)
+            bounds = Bounds(seconds=max(0.0, min(self.timeout_s, left)), max_bytes=self.max_response_bytes)
             try:
-                return _litellm_completion(request, self.timeout_s), "", attempt
+                with bounded(bounds):
+                    response = _litellm_completion(request, self.timeout_s)
+                return _cut(response, self.max_output_chars), "", attempt
             except Exception as exc:  # every provider error is recorded on the call
-                error = _short_error(exc)
-                retryable = type(exc).__name__ in _RETRYABLE or isinstance(exc, TimeoutError)
+                # When our own limits stopped the call, say which: the provider's wording would be vague.
+                error = bounds.tripped or _short_error(exc)
+                retryable = not bounds.too_large and (
+                    bool(bounds.tripped) or type(exc).__name__ in _RETRYABLE or isinstance(exc, TimeoutError))
                 if not retryable or attempt > self.retries:
                     return None, error, attempt
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                first_sent = first_sent if first_sent is not None else bounds.started
+                pause = self.backoff_s * 2 ** (attempt - 1)
+                if first_sent is not None and time.monotonic() + pause - first_sent >= self.deadline_s:
+                    return None, f"{error} (gave up at the call's {self.deadline_s:g} s deadline after {attempt} attempts)", attempt
+                time.sleep(pause)
         return None, error, self.retries + 1
+
+
+def _cut(response: CachedResponse, limit: int) -> CachedResponse:
+    """The answer as recorded: its head when it is longer than `limit`, with a note of the cut."""
+    if len(response.output) <= limit:
+        return response
+    note = f"\n[tape-studio: answer cut at {limit:,} of {len(response.output):,} characters]"
+    return response.model_copy(update={"output": response.output[:limit] + note})
 
 
 def _short_error(exc: Exception) -> str:
@@ -221,12 +255,26 @@ def _load_litellm() -> Any:
 
             litellm.telemetry = False
             litellm.suppress_debug_info = True
+            _bound_transports(litellm)
             litellm.custom_provider_map = [
                 {"provider": "local", "custom_handler": _in_process_provider(litellm, "local")},
                 {"provider": "fake", "custom_handler": _in_process_provider(litellm, "fake")},
             ]
             _litellm = litellm
         return _litellm
+
+
+def _bound_transports(litellm: Any) -> None:
+    """Sends litellm's HTTP requests through a transport that enforces each call's deadline and
+    byte cap (see core/http_limits.py): the OpenAI SDK's client and litellm's own handlers."""
+    import httpx
+    from litellm.llms.custom_httpx.http_handler import get_ssl_configuration
+
+    from tape_studio.core.http_limits import BoundedTransport
+
+    transport = BoundedTransport(httpx.HTTPTransport(verify=get_ssl_configuration()))
+    litellm.sync_transport = transport
+    litellm.client_session = httpx.Client(transport=transport, follow_redirects=True, timeout=httpx.Timeout(600.0))
 
 
 def _in_process_provider(litellm: Any, provider: str) -> Any:

@@ -17,7 +17,8 @@ from typing import Any
 from tape_studio.core.learning.fake_roles import ROLE_ANSWERS, agent_role
 from tape_studio.core.learning.prompts import role_of
 
-FAULTS = ("good", "timeout", "400", "401", "429", "500", "truncated", "malformed", "truncated_stream")
+FAULTS = ("good", "timeout", "400", "401", "429", "500", "truncated", "malformed", "truncated_stream", "drip", "huge",
+          "long")
 
 
 class FaultServer:
@@ -31,6 +32,10 @@ class FaultServer:
         self.hold_s = 2.0
         """How long a `timeout` answer stalls: longer than the client's timeout in the tests."""
         self.url = ""
+        self.body_chars = 3_000_000
+        """Size of the answer a `long` (valid) or `huge` (endless) fault sends."""
+        self.sent_bytes = 0
+        """Bytes of the last `huge` or `drip` body the client read before it hung up."""
         self.echo_auth = False
         """Error bodies quote the request's credentials back, as some providers and proxies do."""
 
@@ -82,6 +87,12 @@ def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
                 # Promises more bytes than it sends, then hangs up: a connection cut mid-body.
                 payload = _completion("cut short")
                 return self._send(200, payload[: len(payload) // 2], length=len(payload))
+            if fault == "drip":
+                return self._drip(_completion("slowly"))
+            if fault == "huge":
+                return self._endless()
+            if fault == "long":
+                return self._send(200, _completion("x" * state.body_chars))
             if fault == "truncated_stream":
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -91,6 +102,33 @@ def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return None
             return self._send(200, _completion(_answer(body["messages"])))
+
+        def _drip(self, payload: bytes) -> None:
+            """A valid answer sent one byte a second: every read succeeds, the whole never arrives."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            state.sent_bytes = 0
+            for byte in payload:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                state.sent_bytes += 1
+                time.sleep(1.0)
+
+        def _endless(self) -> None:
+            """An answer whose content never ends (no length given): only the client can stop it."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.close_connection = True
+            head = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+            self.wfile.write(head)
+            state.sent_bytes = len(head)
+            chunk = b"x" * 65536
+            while state.sent_bytes < 2_000_000_000:
+                self.wfile.write(chunk)
+                state.sent_bytes += len(chunk)
 
         def _send(self, status: int, payload: bytes, length: int | None = None) -> None:
             self.send_response(status)
