@@ -332,8 +332,9 @@ def _litellm_completion(request: LLMRequest, timeout_s: float) -> CachedResponse
         # litellm 1.106 imports its MCP gateway (and the `mcp` package we do not install) for any
         # call with tools unless told these are plain function tools.
         kwargs["_skip_mcp_handler"] = True
+    # drop_params: a provider is sent only what it supports (Anthropic refuses our default `seed`).
     response = litellm.completion(
-        model=request.model, messages=request.messages, timeout=timeout_s, num_retries=0, **kwargs
+        model=request.model, messages=request.messages, timeout=timeout_s, num_retries=0, drop_params=True, **kwargs
     )
     message = response.choices[0].message
     output = _tool_choice_text(message) if request.tools else (message.content or "")

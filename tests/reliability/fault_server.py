@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from provider_shapes import messages_of, reply, shape_of
+
 from tape_studio.core.learning.fake_roles import ROLE_ANSWERS, agent_role
 from tape_studio.core.learning.prompts import role_of
 
@@ -27,6 +29,7 @@ class FaultServer:
     def __init__(self) -> None:
         self.fault = "good"
         self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.times: list[float] = []
         self.hold_s = 2.0
@@ -68,6 +71,7 @@ def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             state.requests.append(body)
+            state.paths.append(self.path)
             state.times.append(time.monotonic())
             state.headers.append(dict(self.headers))
             fault = state.fault
@@ -101,7 +105,9 @@ def _handler(state: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.close_connection = True
                 return None
-            return self._send(200, _completion(_answer(body["messages"])))
+            shape = shape_of(self.path)  # the good answer, in the shape of the provider it poses as
+            text = "" if shape == "ollama_show" else _answer(messages_of(shape, body))
+            return self._send(200, reply(shape, body, text))
 
         def _drip(self, payload: bytes) -> None:
             """A valid answer sent one byte a second: every read succeeds, the whole never arrives."""
