@@ -17,8 +17,8 @@ from tape_studio.core.cache import LLMCache
 from tape_studio.core.catalog import AGENTS, agent_source, build_agent, build_environment, subagent_names
 from tape_studio.core.config import LLMMode
 from tape_studio.core.environment import Environment
-from tape_studio.core.errors import ConfigError, InputError, NotFoundError
-from tape_studio.core.files import write_atomic
+from tape_studio.core.errors import ConfigError, InputError, NotFoundError, TapeStudioError
+from tape_studio.core.files import MAX_INPUT_BYTES, check_text, check_values, write_atomic
 from tape_studio.core.registry import BUILTIN
 from tape_studio.core.interop import tape_files
 from tape_studio.core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
@@ -108,6 +108,7 @@ class Workspace:
     def new_tape(self, spec: AgentSpec, task: str) -> Tape:
         if not task.strip():
             raise InputError("the task is empty")
+        check_text("the task", task)
         metadata = TapeMetadata(agent=spec.name, author=spec.name, spec_id=spec.id, title=task.strip()[:120],
                                 agent_source=agent_source(spec.name))
         return Tape(metadata=metadata, steps=(Task(text=task.strip()),))
@@ -166,6 +167,7 @@ class Workspace:
     def _replacement(self, tape: Tape, index: int, data: dict[str, Any]) -> StepBase:
         if not isinstance(data, dict) or "kind" not in data:
             raise InputError("a replacement step must be a JSON object with a 'kind'")
+        check_values("replacement step", data)
         try:
             step = parse_step(data)
         except Exception as exc:
@@ -199,12 +201,20 @@ class Workspace:
             specs.update((s.id, s) for s in self.team_specs(spec))
         return list(specs.values())
 
-    def import_file(self, path: Path) -> tape_files.ImportReport:
+    def import_file(self, path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tape_files.ImportReport:
         """Imports one file whole or not at all; tapes already in the store are left as they are.
 
         Our bundles, TapeAgents tapes (JSON or YAML, with `tapedata.sqlite` beside) and our OTLP
-        exports are told apart by content; the report says how faithfully the file came in."""
-        loaded = read_file(path)
+        exports are told apart by content; the report says how faithfully the file came in. Any
+        failure is an InputError naming the file, so that an import of many files goes on."""
+        try:
+            loaded = read_file(path, max_bytes)
+        except TapeStudioError:
+            raise
+        except (RecursionError, MemoryError):
+            raise InputError(f"{path}: too deeply nested or too large to read; nothing imported") from None
+        except Exception as exc:  # noqa: BLE001 -- a reader's own fault must not end the other files' import
+            raise InputError(f"{path}: cannot import: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
         report = tape_files.save_bundle(self.store, loaded.bundle, source=path)
         return report.model_copy(update={"format": loaded.format, "fidelity": loaded.fidelity})
 

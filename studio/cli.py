@@ -15,6 +15,7 @@ from typing import Any
 
 from tape_studio.core.config import LLM_MODES
 from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.files import MAX_INPUT_BYTES, check_text
 from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", parents=[common], help="import tape files (each whole or not at all): our bundles, "
                        "TapeAgents JSON/YAML (with tapedata.sqlite beside), our OTLP JSON")
     p.add_argument("paths", nargs="+", type=Path, help="files, or folders whose .json/.yaml files to import")
+    p.add_argument("--max-file-mb", type=float, default=MAX_INPUT_BYTES / 2**20, metavar="MB",
+                   help=f"refuse files larger than this (default {MAX_INPUT_BYTES // 2**20})")
 
     p = sub.add_parser("export", parents=[common], help="export tapes: a bundle with their LLM calls, fine-tuning "
                        "data (sft, dpo) or OpenTelemetry traces (otel)")
@@ -118,8 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "studio"
     try:
+        _check_arguments(args)
         if command == "studio":
             from tape_studio.studio.launch import launch
 
@@ -131,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tape-studio: interrupted; resume with `tape-studio resume TAPE_ID`", file=sys.stderr)
         return 130
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Text arguments must be UTF-8: Python keeps a bad byte as a lone surrogate, which no store holds."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                check_text(f"--{name.replace('_', '-')}", text)
 
 
 def _workspace(args: argparse.Namespace) -> Any:
@@ -259,7 +275,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     failures, reports = 0, []
     for path in _import_paths(args.paths):
         try:
-            report = ws.import_file(path)
+            report = ws.import_file(path, max_bytes=int(args.max_file_mb * 2**20))
         except TapeStudioError as exc:
             failures += 1
             error(exc)

@@ -9,12 +9,11 @@ Detection looks at content, not names (except YAML, which only TapeAgents writes
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tape_studio.core.errors import InputError
+from tape_studio.core.files import MAX_INPUT_BYTES, read_json
 from tape_studio.core.interop import tape_files
 from tape_studio.core.interop.fidelity import FidelityReport, measure
 from tape_studio.core.interop.otel_import import is_otlp, read_otlp
@@ -32,16 +31,17 @@ class LoadedFile:
     fidelity: FidelityReport
 
 
-def read_file(path: Path) -> LoadedFile:
-    """Reads and converts one file; raises InputError (file and place named) if any of it is bad."""
+def read_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> LoadedFile:
+    """Reads and converts one file; raises InputError (file and place named) if any of it is bad.
+    Only regular files of at most `max_bytes` are read."""
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return _loaded("tapeagents", *read_tapeagents(path))
-    data = _json(path)
+        return _loaded("tapeagents", *read_tapeagents(path, max_bytes=max_bytes))
+    data = read_json(path, max_bytes)
     fmt = detect(data)
     if fmt == "tapeagents":
         return _loaded(fmt, *read_tapeagents(path, data))
-    bundle = read_otlp(path, data) if fmt == "otlp" else tape_files.read_bundle(path)
+    bundle = read_otlp(path, data) if fmt == "otlp" else tape_files.read_bundle(path, data)
     return _loaded(fmt, bundle, measure(str(path), fmt, bundle.tapes, bundle.llm_calls))
 
 
@@ -55,15 +55,6 @@ def detect(data: Any) -> Format:
         ours = all(isinstance(t.get("metadata"), dict) and {"created_at", "status"} <= set(t["metadata"]) for t in tapes)
         return "tape-studio" if ours else "tapeagents"
     return "tape-studio"  # let the strict reader say what is wrong
-
-
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
 def _loaded(fmt: Format, bundle: tape_files.Bundle, fidelity: FidelityReport) -> LoadedFile:

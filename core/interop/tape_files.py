@@ -9,7 +9,6 @@ its tapes' agents, so they can be rerun in any store where the agents' sources a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from tape_studio.core.errors import InputError
-from tape_studio.core.files import write_atomic
+from tape_studio.core.files import read_json, write_atomic
 from tape_studio.core.interop.fidelity import FidelityReport
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.registry import BUILTIN
@@ -80,17 +79,12 @@ def write_bundle(path: Path, tapes: list[Tape], calls: list[LLMCall], specs: Seq
     write_atomic(Path(path), dump_bundle(tapes, calls, specs))
 
 
-def read_bundle(path: Path) -> Bundle:
-    """Parses and validates a whole file; errors name the file and the JSON path at fault."""
+def read_bundle(path: Path, data: Any = None) -> Bundle:
+    """Parses and validates a whole file; errors name the file and the JSON path at fault.
+    `data` is the file's parsed JSON when the caller has read it already (format detection does)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if data is None:
+        data = read_json(path)
     if isinstance(data, dict) and "steps" in data and "tapes" not in data:
         data = {"tapes": [data]}  # a single bare tape
     elif isinstance(data, list):
@@ -144,6 +138,7 @@ def _json_path(parts: list[Any]) -> str:
 def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportReport:
     """Writes a validated bundle in one transaction; tapes whose id exists already are skipped."""
     report = ImportReport(source=str(source))
+    _refuse_repeated_ids(bundle, source)
     present = {tape.id for tape in bundle.tapes if store.has_tape(tape.id)}
     new_tapes = [tape for tape in bundle.tapes if tape.id not in present]
     report.skipped_existing = [tape.id for tape in bundle.tapes if tape.id in present]
@@ -155,6 +150,16 @@ def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportRepor
     report.steps = sum(len(tape.steps) for tape in new_tapes)
     report.llm_calls = len(calls)
     return report
+
+
+def _refuse_repeated_ids(bundle: Bundle, source: Path | str) -> None:
+    # Two tapes with one id would merge into one that never existed (one's metadata, both's steps).
+    first: dict[str, int] = {}
+    for n, tape in enumerate(bundle.tapes):
+        if tape.id in first:
+            raise InputError(f"{source}: tapes[{first[tape.id]}] and tapes[{n}] share the id {tape.id!r}; "
+                             "nothing was imported")
+        first[tape.id] = n
 
 
 def _linked_prompt_ids(steps: Any, context: Any) -> set[str]:

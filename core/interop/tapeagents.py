@@ -32,6 +32,7 @@ import yaml
 from pydantic import ValidationError
 
 from tape_studio.core.errors import InputError
+from tape_studio.core.files import MAX_DEPTH, MAX_INPUT_BYTES, check_text, parse_json, read_input, require_regular
 from tape_studio.core.interop.fidelity import FidelityReport, measure
 from tape_studio.core.interop.tape_files import Bundle, describe_validation_error
 from tape_studio.core.interop.tapeagents_calls import SQLITE_NAME, convert_call, read_sqlite_calls
@@ -58,19 +59,20 @@ class _Import:
         return InputError(": ".join(part for part in (str(self.path), where, message) if part))
 
 
-def read_tapeagents(path: Path, data: Any = None) -> tuple[Bundle, FidelityReport]:
+def read_tapeagents(path: Path, data: Any = None, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Bundle, FidelityReport]:
     """Converts a whole file (and the calls its steps link to) or raises InputError naming the place.
 
     `data` is the file's parsed JSON when the caller has read it already (format detection does)."""
     path = Path(path)
     job = _Import(path)
-    raws = _raw_tapes(path) if data is None else _json_tapes(data)
+    raws = _raw_tapes(path, max_bytes) if data is None else _json_tapes(data)
     tapes = _unique_tape_ids(job, [_convert_tape(job, raw, where) for raw, where in raws])
     calls = dict(job.embedded_calls)
     wanted = {s.metadata.prompt_id for t in [*tapes, *job.context_tapes] for s in t.steps if s.metadata.prompt_id}
     offered = len(calls)
     sqlite = path.parent / SQLITE_NAME
     if sqlite.exists():
+        require_regular(sqlite)
         found, total = read_sqlite_calls(sqlite, wanted - set(calls))
         calls.update(found)
         offered += total
@@ -95,19 +97,12 @@ def _unique_tape_ids(job: _Import, tapes: list[Tape]) -> list[Tape]:
 # --- reading the file ----------------------------------------------------------------------------
 
 
-def _raw_tapes(path: Path) -> list[tuple[Any, str]]:
+def _raw_tapes(path: Path, max_bytes: int) -> list[tuple[Any, str]]:
     """Every tape in the file with the place that names it in errors: `[3]`, `document 2`, or ``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    text = read_input(path, max_bytes)
     if path.suffix.lower() in (".yaml", ".yml"):
         return _yaml_tapes(path, text)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return _json_tapes(data)
+    return _json_tapes(parse_json(path, text))
 
 
 def _json_tapes(data: Any) -> list[tuple[Any, str]]:
@@ -124,26 +119,54 @@ def _yaml_tapes(path: Path, text: str) -> list[tuple[Any, str]]:
         place = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{path}: invalid YAML{place}: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels; no tape is") from None
+    # YAML aliases share one value however often they are used, and converting copies each use:
+    # nine levels of nine aliases are 1 KB of text and 387 million values. Without aliases a
+    # document cannot hold more values than it has characters, so that is the budget.
+    budget = _Budget(path, len(text) + 10_000)
     found: list[tuple[Any, str]] = []
     for number, doc in enumerate(documents, start=1):
+        where = f"document {number}"
         if doc is None:
             continue  # an empty document, e.g. after a trailing `---`
         if isinstance(doc, list):
-            found += [(_plain_json(item), f"document {number}[{n}]") for n, item in enumerate(doc)]
+            found += [(budget.plain(item, f"{where}[{n}]"), f"{where}[{n}]") for n, item in enumerate(doc)]
         else:
-            found.append((_plain_json(doc), f"document {number}"))
+            found.append((budget.plain(doc, where), where))
     return found
 
 
-def _plain_json(value: Any) -> Any:
-    """YAML gives dates and non-string keys; tapes are JSON, so dates become ISO text, keys text."""
-    if isinstance(value, dict):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_json(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
+class _Budget:
+    """Converts YAML values to JSON values (dates become ISO text, keys text) within a budget of
+    values, refusing an alias that contains itself and nesting deeper than any tape."""
+
+    def __init__(self, path: Path, values: int) -> None:
+        self.path, self.left, self.limit = path, values, values
+
+    def plain(self, value: Any, where: str) -> Any:
+        return self._plain(value, where, 0, set())
+
+    def _plain(self, value: Any, where: str, depth: int, open_ids: set[int]) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise InputError(f"{self.path}: {where}: YAML aliases expand to more than {self.limit:,} values "
+                             "(an alias bomb?); refused")
+        if isinstance(value, str):
+            check_text(f"{self.path}: {where}", value)  # a `"\\ud800"` escape decodes to a lone surrogate
+        if not isinstance(value, (dict, list)):
+            return value.isoformat() if isinstance(value, (datetime, date)) else value
+        if depth >= MAX_DEPTH:
+            raise InputError(f"{self.path}: {where}: nested deeper than {MAX_DEPTH} levels; no tape is")
+        if id(value) in open_ids:
+            raise InputError(f"{self.path}: {where}: a YAML alias refers to itself (a tape cannot contain itself)")
+        open_ids.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {str(k): self._plain(v, where, depth + 1, open_ids) for k, v in value.items()}
+            return [self._plain(v, where, depth + 1, open_ids) for v in value]
+        finally:
+            open_ids.discard(id(value))
 
 
 # --- tapes and steps -----------------------------------------------------------------------------
