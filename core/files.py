@@ -1,12 +1,14 @@
 """Reading and writing the user's files safely.
 
 Reading (imports): only regular files (a FIFO would block forever, a link to /dev/zero never
-end), at most a size limit, UTF-8, and JSON no deeper than a tape can be. Writing: through a
-temporary file renamed into place, so a reader never sees half of one.
+end), at most a size limit, UTF-8, and JSON no deeper than a tape can be. Writing (exports):
+only to a regular file or a new path (never over a device, a folder or through a file), through
+a temporary file renamed into place, so a reader never sees half of one even if we are killed.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tape_studio.core.errors import InputError
+from tape_studio.core.processes import alive
 
 MAX_INPUT_BYTES = 256 * 2**20
 """Largest file an import reads unless told otherwise (`--max-file-mb`)."""
@@ -133,16 +136,43 @@ def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Writes `text` to a temporary file beside `path`, then renames it into place."""
+def output_path(path: Path) -> Path:
+    """Where writing `path` may go: the path itself when it is new or a regular file, the file a
+    link points at; anything else (a device, a folder, a path under a file) is refused."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise InputError(f"{path}: cannot write under {blocking}: it is a file, not a folder") from None
+        return target
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file ({_kind(info.st_mode)}); refusing to replace it")
+    return target
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes `text` to a temporary file beside `path`, then renames it into place. Temporary
+    files that a killed writer left behind (its process is gone) are removed first."""
+    target = output_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; what we write is meant to be shared
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    # A temporary file's name carries its writer's pid: `.<name>.<pid>.<random>.tmp`.
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            leftover.unlink(missing_ok=True)
