@@ -5,10 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, JsonValue
+
+from tape_studio.core.store_faults import StoreError, describe_cache
 
 KEY_VERSION = "v1"
 """Tagged into every key so that a future change of the canonical form cannot hit old entries."""
@@ -53,14 +57,25 @@ class LLMCache:
         import diskcache
 
         self.directory = Path(directory)
-        self._cache = diskcache.Cache(str(self.directory))
+        with self._guarded():
+            self._cache = diskcache.Cache(str(self.directory))
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """A fault of the cache folder (a file in its place, a full disk) in one line."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(describe_cache(self.directory, exc)) from exc
 
     def get(self, request: LLMRequest) -> CachedResponse | None:
-        entry = self._cache.get(request.key())
+        with self._guarded():
+            entry = self._cache.get(request.key())
         return CachedResponse.model_validate(entry["response"]) if entry else None
 
     def put(self, request: LLMRequest, response: CachedResponse) -> None:
-        self._cache.set(request.key(), {"request": request.model_dump(mode="json"), "response": response.model_dump()})
+        with self._guarded():
+            self._cache.set(request.key(), {"request": request.model_dump(mode="json"), "response": response.model_dump()})
 
     def requests(self, limit: int = 20_000) -> Iterable[LLMRequest]:
         for n, key in enumerate(self._cache.iterkeys()):

@@ -6,6 +6,7 @@ made by any earlier version upgrades itself on open.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 MIGRATIONS: dict[int, str] = {
@@ -167,3 +168,37 @@ def statements(script: str) -> list[str]:
     if pending.strip(" \n;"):
         statements.append(pending.strip())
     return statements
+
+
+@functools.cache
+def expected_columns() -> dict[str, tuple[str, ...]]:
+    """The columns of every table the migrations make, read from a blank in-memory store."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for version in sorted(MIGRATIONS):
+            for statement in statements(MIGRATIONS[version]):
+                conn.execute(statement)
+        return _columns(conn)
+    finally:
+        conn.close()
+
+
+def _columns(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table!r})")) for table in tables}
+
+
+def newer_than_this_version(conn: sqlite3.Connection, path: object) -> str:
+    """Why this version must not write the store (it was written by a newer one), or ""."""
+    newest = max(MIGRATIONS)
+    applied = max((row[0] for row in conn.execute("SELECT version FROM schema_migrations")), default=0)
+    if applied > newest:
+        return (f"store schema {applied} is newer than this tape-studio ({newest}): {path} was written by a newer "
+                "version; upgrade tape-studio to change it (reading it works)")
+    found = _columns(conn)
+    unknown = [f"{table}.{column}" for table, columns in expected_columns().items()
+               for column in found.get(table, ()) if column not in columns]
+    if unknown:
+        return (f"store {path} has columns this tape-studio does not know ({', '.join(unknown)}): it was written by "
+                "a newer version; upgrade tape-studio to change it (reading it works)")
+    return ""

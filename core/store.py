@@ -20,8 +20,9 @@ from pydantic import BaseModel, JsonValue
 
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.llm import LLMCall
-from tape_studio.core.migrations import MIGRATIONS, statements
+from tape_studio.core.migrations import MIGRATIONS, newer_than_this_version, statements
 from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store_faults import StoreError, guarded
 from tape_studio.core.tape import (
     STEP_ADAPTER,
     Step,
@@ -92,9 +93,12 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._migrate()
+        self.refusal = ""
+        """Why this version must not write the store (a newer one made it); reads still work."""
+        with guarded(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrate()
 
     # --- connection and schema ---------------------------------------------------------------
 
@@ -113,20 +117,28 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: all of it commits or none of it does."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        """A write transaction: all of it commits or none of it does. A fault of the store (a full
+        disk, a read-only file) is a StoreError saying so in one line."""
+        if self.refusal:
+            raise StoreError(self.refusal)
+        with guarded(self.path):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self.transaction() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            self.refusal = newer_than_this_version(conn, self.path)
+            if self.refusal:
+                return
             for version in sorted(MIGRATIONS):
                 if version not in applied:
                     for statement in statements(MIGRATIONS[version]):

@@ -4,12 +4,24 @@ Pages are given as file paths from `pages/`; with st.navigation Streamlit's own 
 `pages/` folder is off, so this list is the whole app.
 """
 
+import sqlite3
+
 import streamlit as st
 
-from tape_studio.studio.state import BROWSE_PAGE, COMPARE_PAGE, DATA_PAGE, RUN_PAGE, SETTINGS_PAGE, TAPE_PAGE, TRAIN_PAGE
+from tape_studio.core.store_faults import StoreError
+from tape_studio.studio.state import (
+    BROWSE_PAGE,
+    COMPARE_PAGE,
+    DATA_PAGE,
+    RUN_PAGE,
+    SETTINGS_PAGE,
+    TAPE_PAGE,
+    TRAIN_PAGE,
+    store_fault,
+)
 
 st.set_page_config(page_title="Tape Studio", layout="wide")
-st.navigation([
+page = st.navigation([
     st.Page(BROWSE_PAGE, title="Browse", icon="📼", default=True),
     st.Page(TAPE_PAGE, title="Tape", icon="🔎"),
     st.Page(COMPARE_PAGE, title="Compare", icon="⚖️"),
@@ -17,4 +29,8 @@ st.navigation([
     st.Page(DATA_PAGE, title="Data", icon="🗃️"),
     st.Page(TRAIN_PAGE, title="Train", icon="🎓"),
     st.Page(SETTINGS_PAGE, title="Settings", icon="⚙️"),
-]).run()
+])
+try:
+    page.run()
+except (StoreError, sqlite3.Error) as exc:  # a store that cannot be read or written: one line, not a traceback
+    st.error(store_fault(exc))

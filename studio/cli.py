@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -157,6 +158,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return COMMANDS[command](args)
     except TapeStudioError as exc:
         error(exc)
+        return 2
+    except sqlite3.Error as exc:  # a fault found while reading (a damaged page): the store is named
+        from tape_studio.core.config import store_path
+        from tape_studio.core.store_faults import describe
+
+        error(describe(store_path(args.store), exc))
         return 2
     except KeyboardInterrupt:
         print("tape-studio: interrupted; resume with `tape-studio resume TAPE_ID`", file=sys.stderr)

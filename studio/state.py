@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.workspace import Workspace
 from tape_studio.studio.launch import STORE_ENV
 
@@ -63,6 +64,16 @@ def get_workspace() -> Workspace:
     Cached per store path rather than once, so that a changed environment (as between tests)
     opens the right store instead of a stale one."""
     return _open_workspace(os.environ.get(STORE_ENV) or None)
+
+
+def store_fault(exc: Exception) -> str:
+    """The one line a page shows for a store it cannot read or write (named, with what to do)."""
+    from tape_studio.core.config import store_path
+    from tape_studio.core.store_faults import describe
+
+    if isinstance(exc, TapeStudioError):
+        return str(exc)
+    return describe(store_path(os.environ.get(STORE_ENV) or None), exc)
 
 
 def session_id() -> str:
