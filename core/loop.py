@@ -13,6 +13,7 @@ from typing import Union
 
 from tape_studio.core.agent import Agent, Finish, React, Stuck
 from tape_studio.core.environment import Environment
+from tape_studio.core.leases import holding, tape_subject
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.store import Store
 from tape_studio.core.tape import ErrorStep, Step, StepBase, Tape, TapeStatus
@@ -51,8 +52,24 @@ def run(
     """Continues `tape` until the agent answers, fails, or `max_iterations` moves were made.
 
     An iteration is one node visit or one environment reaction, which is what "step once" means
-    in the studio.
+    in the studio. With a store, the run holds the tape's lease: a second runner of the same tape
+    (another process, another thread) gets LeaseHeld before anything is written.
     """
+    if store is None:
+        yield from _run(agent, env, tape, store, max_iterations, should_stop)
+        return
+    with holding(store, tape_subject(tape.id)):
+        yield from _run(agent, env, tape, store, max_iterations, should_stop)
+
+
+def _run(
+    agent: Agent,
+    env: Environment,
+    tape: Tape,
+    store: Store | None,
+    max_iterations: int | None,
+    should_stop: Callable[[], bool] | None,
+) -> Iterator[Event]:
     metadata = tape.metadata
     # The spec that writes the next steps is the one the tape records (forks keep their author).
     tape = tape.with_metadata(

@@ -154,6 +154,20 @@ MIGRATIONS[3] = """
     );
 """
 
+# Leases (core/leases.py): which process runs a tape or a training run now, so that a second
+# runner is told so instead of colliding, and a tape cut off by a dead process shows `interrupted`.
+MIGRATIONS[4] = """
+    CREATE TABLE leases (
+        subject TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pid_started TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL,
+        taken_at TEXT NOT NULL
+    );
+    CREATE INDEX tapes_status ON tapes(status);
+"""
+
 
 def statements(script: str) -> list[str]:
     """The statements of a migration script; a `;` inside a trigger body does not end its statement."""

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 
 from tape_studio.core.errors import NotFoundError
+from tape_studio.core.leases import LeaseHeld, held_by_other, tape_subject
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.migrations import MIGRATIONS, newer_than_this_version, statements
 from tape_studio.core.spec import AgentSpec
@@ -436,6 +437,9 @@ def _delete_keeping_lineage(conn: sqlite3.Connection, tape_id: str) -> None:
     gone = conn.execute("SELECT parent_id, root_id, fork_step FROM tapes WHERE id = ?", (tape_id,)).fetchone()
     if gone is None:
         raise NotFoundError(f"no tape with id {tape_id!r}")
+    running = held_by_other(conn, tape_subject(tape_id))  # a run would fail on its next step
+    if running:
+        raise LeaseHeld(f"cannot delete: {running}")
     for child in conn.execute("SELECT id, fork_step FROM tapes WHERE parent_id = ?", (tape_id,)).fetchall():
         if gone["parent_id"] is not None:
             # The child shares with its grandparent only what both links shared.

@@ -18,7 +18,7 @@ from tape_studio.core.registry import Registry, source_of_module
 Family = Literal["thought", "action", "observation", "error", "stop"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 S = TypeVar("S", bound="StepBase")
-TapeStatus = Literal["new", "running", "completed", "failed"]
+TapeStatus = Literal["new", "running", "completed", "failed", "interrupted"]
 
 
 ONE_LINE: dict[str, Any] = {"editor": "line"}

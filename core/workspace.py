@@ -23,6 +23,7 @@ from tape_studio.core.registry import BUILTIN
 from tape_studio.core.interop import tape_files
 from tape_studio.core.interop.exporting import ExportFormat, ExportReport, TapeSelection, export_to_file
 from tape_studio.core.interop.formats import read_file
+from tape_studio.core.leases import mark_interrupted
 from tape_studio.core.llm import LLM
 from tape_studio.core.loop import Event, RunEnded, run
 from tape_studio.core.spec import AgentSpec
@@ -44,6 +45,7 @@ class Workspace:
         self.store = Store(config.store_path(store))
         self.cache = LLMCache(config.cache_dir(self.store.path))
         self.llm = LLM(model=model, mode=mode, cache=self.cache)
+        mark_interrupted(self.store)  # tapes whose process died show so, and resume like any other
 
     # --- agents ------------------------------------------------------------------------------
 

@@ -15,13 +15,14 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from tape_studio.core.config import LLM_MODES
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.files import MAX_INPUT_BYTES, check_text
 from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
+from tape_studio.core.tape import TapeStatus
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 from tape_studio.studio.terminal import clean, error
 
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", parents=[common], help="list stored tapes, newest first")
     p.add_argument("--agent")
-    p.add_argument("--status", choices=["new", "running", "completed", "failed"])
+    p.add_argument("--status", choices=get_args(TapeStatus))
     p.add_argument("--text", default="", help="substring of the title or any step")
     p.add_argument("--limit", type=int, default=50)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from tape_studio.core.agent import Agent
 from tape_studio.core.environment import Environment
 from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.leases import LeaseHeld, check_free, tape_subject
 from tape_studio.core.loop import RunEnded, StepAdded, run
 from tape_studio.core.preview import RerunPreview, preview_rerun
 from tape_studio.core.redact import redact
@@ -62,6 +63,7 @@ class RunRegistry:
               max_iterations: int | None = None) -> LiveRun:
         """Starts continuing `tape` in a thread. One run per tape at a time, across all sessions:
         two runs appending to one tape would collide on step indexes."""
+        check_free(store, tape_subject(tape.id))  # another process (a terminal's resume) may be running it
         with self._lock:
             if self._running_on(tape.id):
                 raise InputError("this tape is already running; stop that run first")
@@ -117,6 +119,8 @@ def _work(live: LiveRun, agent: Agent, env: Environment, tape: Tape, store: Stor
             elif isinstance(event, RunEnded):
                 live.new_calls = event.new_llm_calls
                 live.reason = event.reason
+    except LeaseHeld as exc:  # another process took the tape first: its run, not ours, decides the status
+        live.error, live.reason = str(exc), "error"
     except Exception as exc:  # noqa: BLE001  (a replay miss, a misconfigured agent: any failure is shown, not lost in a thread)
         live.error = redact(str(exc)) or type(exc).__name__
         with contextlib.suppress(NotFoundError):  # the tape was deleted meanwhile; the page still shows why

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tape_studio.core.executor import ExecutorChoice, open_executor
+from tape_studio.core.leases import holding, run_subject
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.context import Context, TrainingStopped
 from tape_studio.core.learning.datasets import Dataset, Example, load_dataset
@@ -100,7 +101,12 @@ class Trainer:
         return run
 
     def run(self, run_id: str, budget: Budget | None = None) -> TrainingRun:
-        """Runs (or resumes) `run_id` to its end, a stop request, or its budget (`budget` replaces it)."""
+        """Runs (or resumes) `run_id` to its end, a stop request, or its budget (`budget` replaces it).
+        It holds the run's lease: a second runner of the same run gets LeaseHeld, nothing else."""
+        with holding(self.ws.store, run_subject(run_id)):
+            return self._run(run_id, budget)
+
+    def _run(self, run_id: str, budget: Budget | None) -> TrainingRun:
         run = rec.load_run(self.ws.store, run_id)
         if run.status == "completed":
             return run

@@ -4,6 +4,7 @@
     crash_runner.py resume STORE           continue every tape that is not finished
     crash_runner.py train STORE [RUN_ID]   start (or resume) a small training run; prints its id first
     crash_runner.py import STORE FILE...   import bundle files one by one
+    crash_runner.py cli STORE ARGS...      the `tape-studio` command itself, with the slow fake as `fake/crash`
 
 The fake answers after a delay so that a kill lands mid-run; it prints `ready` when imports are
 done, so the test's random kill delay measures work, not interpreter start-up.
@@ -53,6 +54,10 @@ def main(argv: list[str]) -> None:
     elif command == "import":
         for name in argv[2:]:
             ws.import_file(Path(name))
+    elif command == "cli":
+        from tape_studio.studio.cli import main as cli
+
+        sys.exit(cli([*argv[2:], "--store", store]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,138 @@
+"""Leases: which process is running a tape or a training run right now.
+
+Two processes continuing one tape would collide on its step indexes; two resuming one training
+run would both commit its next step. Whoever runs one first takes its lease (a row in `leases`,
+written in the same kind of transaction as everything else), and a second runner is told
+"already running in process N" instead of failing half-way. A lease whose process has died (on
+this machine) is stale: the next runner takes it over. A tape left `running` without a live
+lease was cut off by a dead process; `mark_interrupted` says so.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.processes import alive, start_mark
+from tape_studio.core.tape import utc_now
+
+if TYPE_CHECKING:
+    from tape_studio.core.store import Store
+
+_HOST = socket.gethostname()
+
+
+class LeaseHeld(TapeStudioError):
+    """Another live process (or thread) is running this tape or training run."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held lease: `holder` tells this taking of it from any other, even in the same process."""
+
+    subject: str
+    holder: str
+    pid: int
+    host: str
+    taken_at: str
+
+
+def tape_subject(tape_id: str) -> str:
+    return f"tape:{tape_id}"
+
+
+def run_subject(run_id: str) -> str:
+    return f"training_run:{run_id}"
+
+
+def _label(subject: str) -> str:
+    kind, _, name = subject.partition(":")
+    return f"{kind.replace('_', ' ')} {name}"
+
+
+def _live(row: sqlite3.Row | tuple) -> bool:  # type: ignore[type-arg]
+    _, _, pid, started, host, _ = row
+    return host != _HOST or alive(int(pid), str(started))  # another machine's processes cannot be checked
+
+
+def _describe(row: sqlite3.Row | tuple) -> str:  # type: ignore[type-arg]
+    subject, _, pid, _, host, taken_at = row
+    where = "" if host == _HOST else f" on {host}"
+    return (f"{_label(subject)} is already running in process {pid}{where} (since {taken_at[:19]} UTC); "
+            "wait for it to end or stop it first")
+
+
+def held_by_other(conn: sqlite3.Connection, subject: str, holder: str = "") -> str:
+    """Why `subject` may not be touched now (a live lease not ours), or ""."""
+    row = conn.execute("SELECT subject, holder, pid, pid_started, host, taken_at FROM leases WHERE subject = ?",
+                       (subject,)).fetchone()
+    if row is None or tuple(row)[1] == holder or not _live(tuple(row)):
+        return ""
+    return _describe(tuple(row))
+
+
+def take(store: Store, subject: str) -> Lease:
+    """Takes the lease on `subject` (taking over a stale one) or raises LeaseHeld."""
+    lease = Lease(subject=subject, holder=uuid.uuid4().hex, pid=os.getpid(), host=_HOST, taken_at=utc_now().isoformat())
+    with store.transaction() as conn:
+        reason = held_by_other(conn, subject)
+        if reason:
+            raise LeaseHeld(reason)
+        conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?)",
+                     (subject, lease.holder, lease.pid, start_mark(lease.pid), lease.host, lease.taken_at))
+    return lease
+
+
+def release(store: Store, lease: Lease) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM leases WHERE subject = ? AND holder = ?", (lease.subject, lease.holder))
+
+
+@contextmanager
+def holding(store: Store, subject: str) -> Iterator[Lease]:
+    """The lease on `subject` for the duration of the block."""
+    lease = take(store, subject)
+    try:
+        yield lease
+    finally:
+        release(store, lease)
+
+
+def check_free(store: Store, subject: str) -> None:
+    """Raises LeaseHeld when a live process holds `subject` (a check before starting work elsewhere)."""
+    reason = held_by_other(store._connection(), subject)
+    if reason:
+        raise LeaseHeld(reason)
+
+
+def mark_interrupted(store: Store) -> list[str]:
+    """Marks `interrupted` every tape left `running` that no live process holds: its process died.
+    Reads only, unless there is something to mark (so it may run on every page of the studio)."""
+    if store.refusal:
+        return []
+    conn = store._connection()
+    running = {row[0] for row in conn.execute("SELECT id FROM tapes WHERE status = 'running'")}
+    if not running:
+        return []
+    rows = [tuple(row) for row in conn.execute("SELECT subject, holder, pid, pid_started, host, taken_at FROM leases")]
+    held = {row[0] for row in rows if _live(row)}
+    cut_off = sorted(tape_id for tape_id in running if tape_subject(tape_id) not in held)
+    if not cut_off:
+        return []
+    marked = []
+    with store.transaction() as conn:
+        conn.executemany("DELETE FROM leases WHERE subject = ? AND holder = ?",
+                         [(row[0], row[1]) for row in rows if row[0] not in held])
+        for tape_id in cut_off:  # checked again inside the transaction: a run may have just begun
+            if not held_by_other(conn, tape_subject(tape_id)):
+                marked += [tape_id] * conn.execute(
+                    "UPDATE tapes SET status = 'interrupted', updated_at = ? WHERE id = ? AND status = 'running'",
+                    (utc_now().isoformat(), tape_id)).rowcount
+    return marked
