@@ -4,8 +4,8 @@ Two processes continuing one tape would collide on its step indexes; two resumin
 run would both commit its next step. Whoever runs one first takes its lease (a row in `leases`,
 written in the same kind of transaction as everything else), and a second runner is told
 "already running in process N" instead of failing half-way. A lease whose process has died (on
-this machine) is stale: the next runner takes it over. A tape left `running` without a live
-lease was cut off by a dead process; `mark_interrupted` says so.
+this machine) is stale: the next runner takes it over. A `running` tape whose lease is stale was
+cut off by a dead process; `mark_interrupted` says so.
 """
 
 from __future__ import annotations
@@ -113,26 +113,25 @@ def check_free(store: Store, subject: str) -> None:
 
 
 def mark_interrupted(store: Store) -> list[str]:
-    """Marks `interrupted` every tape left `running` that no live process holds: its process died.
-    Reads only, unless there is something to mark (so it may run on every page of the studio)."""
+    """Marks `interrupted` every `running` tape whose lease is held by a dead process: that process
+    was killed mid-run. (A paused run leaves no lease, so it stays as it is.) Reads only the small
+    leases table unless there is something to mark, so it may run on every page of the studio."""
     if store.refusal:
         return []
-    conn = store._connection()
-    running = {row[0] for row in conn.execute("SELECT id FROM tapes WHERE status = 'running'")}
-    if not running:
+    rows = [tuple(row) for row in store._connection().execute(
+        "SELECT subject, holder, pid, pid_started, host, taken_at FROM leases")]
+    dead = [row for row in rows if not _live(row)]
+    if not dead:
         return []
-    rows = [tuple(row) for row in conn.execute("SELECT subject, holder, pid, pid_started, host, taken_at FROM leases")]
-    held = {row[0] for row in rows if _live(row)}
-    cut_off = sorted(tape_id for tape_id in running if tape_subject(tape_id) not in held)
-    if not cut_off:
-        return []
-    marked = []
+    marked: list[str] = []
     with store.transaction() as conn:
-        conn.executemany("DELETE FROM leases WHERE subject = ? AND holder = ?",
-                         [(row[0], row[1]) for row in rows if row[0] not in held])
-        for tape_id in cut_off:  # checked again inside the transaction: a run may have just begun
-            if not held_by_other(conn, tape_subject(tape_id)):
-                marked += [tape_id] * conn.execute(
+        for subject, holder, *_ in dead:
+            # Deleted only if still the dead holder's: a new runner may have just taken it over.
+            if not conn.execute("DELETE FROM leases WHERE subject = ? AND holder = ?", (subject, holder)).rowcount:
+                continue
+            kind, _, tape_id = subject.partition(":")
+            if kind == "tape" and conn.execute(
                     "UPDATE tapes SET status = 'interrupted', updated_at = ? WHERE id = ? AND status = 'running'",
-                    (utc_now().isoformat(), tape_id)).rowcount
+                    (utc_now().isoformat(), tape_id)).rowcount:
+                marked.append(tape_id)
     return marked

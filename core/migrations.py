@@ -165,7 +165,6 @@ MIGRATIONS[4] = """
         host TEXT NOT NULL,
         taken_at TEXT NOT NULL
     );
-    CREATE INDEX tapes_status ON tapes(status);
 """
 
 

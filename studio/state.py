@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.leases import mark_interrupted
 from tape_studio.core.workspace import Workspace
 from tape_studio.studio.launch import STORE_ENV
 
@@ -62,8 +63,11 @@ def get_workspace() -> Workspace:
     """The workspace on the store the launcher named (`TAPE_STUDIO_STORE`), else the default one.
 
     Cached per store path rather than once, so that a changed environment (as between tests)
-    opens the right store instead of a stale one."""
-    return _open_workspace(os.environ.get(STORE_ENV) or None)
+    opens the right store instead of a stale one. Each page run first marks the tapes whose
+    process died since as interrupted (a read of the small leases table when none did)."""
+    ws = _open_workspace(os.environ.get(STORE_ENV) or None)
+    mark_interrupted(ws.store)
+    return ws
 
 
 def store_fault(exc: Exception) -> str:

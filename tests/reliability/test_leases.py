@@ -162,3 +162,29 @@ def test_the_studio_says_which_process_runs_a_tape(tmp_path: Path, monkeypatch: 
     assert any(f"already running in process {other}" in e.value for e in at.error), [e.value for e in at.error]
     assert Store(store_path).load_tape(tape.id).steps == tape.steps  # nothing was written
     streamlit.cache_resource.clear()
+
+
+def test_a_paused_tape_stays_running_and_a_cut_off_one_shows_interrupted_in_the_studio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    store_path = tmp_path / "store.sqlite"
+    ws = Workspace(store_path, model=register_learning_fake("crash"), mode="live")
+    paused = [event for event in ws.run("qa", "What is 2 plus 2?", max_iterations=1)][-1].tape  # type: ignore[union-attr]
+    cut_off = new_tape(store_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ws.store.set_status(cut_off.id, "running")  # what a process killed mid-run leaves: its status and lease
+    with ws.store.transaction() as conn:
+        conn.execute("INSERT INTO leases VALUES (?, 'gone', ?, '', ?, '2020-01-01')",
+                     (tape_subject(cut_off.id), int(dead.stdout), os.uname().nodename))
+    monkeypatch.setenv("TAPE_STUDIO_STORE", str(store_path))
+    streamlit.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "tape.py"), default_timeout=30)
+    at.query_params["tape"] = cut_off.id
+    at.run()
+    assert not at.exception and any(text.value.startswith("interrupted") for text in at.text)
+    assert ws.store.summary(cut_off.id).status == "interrupted"
+    assert ws.store.summary(paused.id).status == "running"
+    streamlit.cache_resource.clear()
