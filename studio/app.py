@@ -9,6 +9,7 @@ import sqlite3
 import streamlit as st
 
 from tape_studio.core.store_faults import StoreError
+from tape_studio.studio.gate import require_access
 from tape_studio.studio.state import (
     BROWSE_PAGE,
     COMPARE_PAGE,
@@ -21,6 +22,7 @@ from tape_studio.studio.state import (
 )
 
 st.set_page_config(page_title="Tape Studio", layout="wide")
+require_access()  # a studio on a non-loopback address shows nothing before its access token is given
 page = st.navigation([
     st.Page(BROWSE_PAGE, title="Browse", icon="📼", default=True),
     st.Page(TAPE_PAGE, title="Tape", icon="🔎"),

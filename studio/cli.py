@@ -70,10 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tape-studio", description="Agent sessions as tapes: run, fork, rerun and inspect LLM agents.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common_options(top_level=True)])
     parser.add_argument("--port", type=int, default=8501, help="studio port (default 8501)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve the studio on (default 127.0.0.1, this "
+                        "machine only); any other needs the access token it prints")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     studio = sub.add_parser("studio", parents=[common], help="open the studio (the default)")
     studio.add_argument("--port", type=int, default=argparse.SUPPRESS, help="studio port (default 8501)")
+    studio.add_argument("--host", default=argparse.SUPPRESS, help="address to serve on (default 127.0.0.1)")
 
     sub.add_parser("agents", parents=[common], help="list every loaded agent with its nodes, tools and source")
 
@@ -155,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if command == "studio":
             from tape_studio.studio.launch import launch
 
-            return launch(store=args.store, port=args.port, agents=args.agents)
+            return launch(store=args.store, port=args.port, agents=args.agents, host=args.host)
         return COMMANDS[command](args)
     except TapeStudioError as exc:
         error(exc)

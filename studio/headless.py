@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,20 +46,26 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    store: Path, port: int | None = None, timeout_s: float = 60.0, python: str | None = None, cwd: Path | None = None
+    store: Path, port: int | None = None, timeout_s: float = 60.0, python: str | None = None, cwd: Path | None = None,
+    args: Sequence[str] = (), announced: list[str] | None = None,
 ) -> Iterator[str]:
-    """Runs `tape-studio --store STORE --port P` until the block ends; yields its base URL.
+    """Runs `tape-studio --store STORE --port P [ARGS]` until the block ends; yields its base URL
+    on this machine. `announced`, when given, receives the lines the launcher printed at start.
 
     `python` and `cwd` run another installation of the studio (the packaging test uses them)."""
     port = port or free_port()
     # A process group of its own: the launcher starts Streamlit as a child, and both must go.
     process = subprocess.Popen(
-        [python or sys.executable, "-m", "tape_studio.studio.cli", "--port", str(port), "--store", str(store)],
+        [python or sys.executable, "-m", "tape_studio.studio.cli", "--port", str(port), "--store", str(store), *args],
         cwd=cwd or Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{port}"
     try:
+        if announced is not None and process.stdout is not None:
+            announced.append(process.stdout.readline().decode())  # "Tape Studio on …": printed before Streamlit starts
+            if "?token=" in announced[0]:
+                announced.append(process.stdout.readline().decode())
         _wait_healthy(url, process, timeout_s)
         yield url
     finally:

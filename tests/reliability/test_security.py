@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,51 @@ def test_the_studio_listens_on_localhost_only_and_says_so(
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert "0.0.0.0" not in command
     assert "Tape Studio on http://127.0.0.1:8501" in capsys.readouterr().out
+
+
+def test_a_studio_on_another_address_requires_its_token_and_says_so(tmp_path: Path) -> None:
+    """A real served studio, bound to every address: the launcher prints the token's link and a warning."""
+    from tape_studio.studio.headless import serve
+
+    announced: list[str] = []
+    with serve(tmp_path / "store.sqlite", args=["--host", "0.0.0.0"], announced=announced) as url:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as health:
+            assert health.status == 200  # it really serves, on every address (this one included)
+    first, second = announced
+    token = first.split("?token=", 1)[1].split()[0]
+    assert len(token) >= 32 and "reachable from other machines" in second and "access token" in second
+
+
+def test_a_short_chosen_token_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    env = {**os.environ, "TAPE_STUDIO_TOKEN": "short", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", "--host", "0.0.0.0", "--store",
+                           str(tmp_path / "store.sqlite")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "refusing to serve on 0.0.0.0" in done.stderr and "at least 16 characters" in done.stderr
+    assert not (tmp_path / "store.sqlite").exists()
+
+
+@pytest.mark.browser
+def test_a_browser_sees_nothing_of_a_shared_studio_without_its_token(tmp_path: Path) -> None:
+    from tape_studio.studio.headless import chromium, missing_browser, serve, wait_for_text
+
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    store = Store(tmp_path / "store.sqlite")
+    tape = Tape(metadata=TapeMetadata(title="a private tape"), steps=(Thought(text="a private thought"),))
+    store.save_tape(tape)
+    store.close()
+    announced: list[str] = []
+    with serve(tmp_path / "store.sqlite", args=["--host", "0.0.0.0"], announced=announced) as url, \
+            chromium(tmp_path / "profile") as driver:
+        token = announced[0].split("?token=", 1)[1].split()[0]
+        driver.get(f"{url}/tape?tape={tape.id}")
+        wait_for_text(driver, "asks for its access token")
+        assert "a private thought" not in driver.page_source
+        driver.get(f"{url}/tape?tape={tape.id}&token={token}")
+        wait_for_text(driver, "a private thought")
+        assert f"token={token}" not in driver.current_url
 
 
 CANARY_CODE = [
