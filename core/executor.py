@@ -1,15 +1,16 @@
 """Where batch work runs: a thread pool in this process (default) or Ray, on this machine or a cluster.
 
-The seam is one method, `map(fn, items) -> results in input order`. A distributed backend ships
-`fn` and each item to another process, so what it is given must be picklable: a top-level
-function and plain data (specs, examples, a store *path*), never an open store or a closure over
-one. Each remote task opens its own workspace on the shared store file; see the README.
+The seam is `imap(fn, items)`, results as they come with their input index (and `map`, the same in
+input order). A distributed backend ships `fn` and each item to another process, so what it is
+given must be picklable: a top-level function and plain data (specs, examples, tapes), never an
+open store or a closure over one. Remote tasks write nothing: they return what they made, and the
+driver alone writes the store, so no node but the driver's needs the data folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -29,6 +30,10 @@ class Executor(Protocol):
     """True when work leaves this process: items and function must then be picklable."""
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[int, R]]:
+        """`(index, result)` pairs as each item finishes, so the caller can commit results early."""
+        ...
 
     def close(self) -> None: ...
 
@@ -58,8 +63,18 @@ class ThreadExecutor:
             return [fn(item) for item in items]
         return list(self._pool.map(fn, items))
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[int, R]]:
+        futures = {self._pool.submit(fn, item): index for index, item in enumerate(items)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+TASK_RETRIES = 3
+"""How often Ray reruns a task whose worker or node died; a task writes nothing, so a rerun is safe.
+An exception the task itself raises is not retried: it would only happen again."""
 
 
 class RayExecutor:
@@ -76,28 +91,44 @@ class RayExecutor:
             options: dict[str, Any] = {"address": address} if address else {"num_cpus": self.workers}
             ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False, **options)
         self._ray = ray
-        self._task = ray.remote(num_cpus=1, max_retries=0)(_run_task)
+        self._task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_run_task)
         self._setup = setup
+        self._residents: dict[tuple[Any, ...], Any] = {}
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        items = list(items)
+        results = dict(self.imap(fn, items))
+        return [results[index] for index in range(len(results))]
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[int, R]]:
         pending: dict[Any, int] = {}
-        results: dict[int, R] = {}
         for index, item in enumerate(items):
             # A window of `workers` tasks keeps a large cluster from taking more than was asked for.
             if len(pending) >= self.workers:
-                self._collect(pending, results)
+                yield self._next(pending)
             pending[self._task.remote(fn, self._setup, item)] = index
         while pending:
-            self._collect(pending, results)
-        return [results[index] for index in range(len(items))]
+            yield self._next(pending)
 
-    def _collect(self, pending: dict[Any, int], results: dict[int, Any]) -> None:
+    def _next(self, pending: dict[Any, int]) -> tuple[int, Any]:
         done, _ = self._ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            results[pending.pop(ref)] = self._ray.get(ref)
+        return pending.pop(done[0]), self._ray.get(done[0])
+
+    def on_driver_node(self, cls: type, *args: Any) -> Any:
+        """An actor of `cls(*args)` pinned to this process's node, where the data folder is: how
+        tasks elsewhere read from it (once per class and arguments, then reused)."""
+        key = (cls, *args)
+        if key not in self._residents:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            here = NodeAffinitySchedulingStrategy(self._ray.get_runtime_context().get_node_id(), soft=False)
+            self._residents[key] = self._ray.remote(num_cpus=0)(cls).options(scheduling_strategy=here).remote(*args)
+        return self._residents[key]
 
     def close(self) -> None:
+        if self._ray.is_initialized():
+            for actor in self._residents.values():
+                self._ray.kill(actor)
+        self._residents.clear()
         if self._started_here and self._ray.is_initialized():
             self._ray.shutdown()
 

@@ -32,7 +32,7 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     batch.add_argument("--executor", choices=("threads", "ray"), default="threads",
                        help="run forward passes and evaluations on threads (default) or Ray (tape-studio[ray])")
     batch.add_argument("--ray-address", help="join this Ray cluster (default: start Ray on this machine); "
-                       "the store must be on a filesystem every node shares")
+                       "only this machine writes the store, so other nodes need no shared folder")
     p = sub.add_parser("train", parents=[common, llm, batch], help="train an agent's prompts, tools and graph on a dataset",
                        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--agent", help="built-in agent, spec id or NAME@SPEC_ID to start from")

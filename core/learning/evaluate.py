@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.datasets import Example
-from tape_studio.core.learning.forward import run_example
+from tape_studio.core.learning.forward import is_finished, run_example, start_tape
 from tape_studio.core.learning.loss import compute_loss
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.spec import AgentSpec
@@ -66,15 +66,21 @@ def score_example(ctx: Context, spec: AgentSpec, example: Example, split: str, r
 
 
 def _evaluate_remote(ctx: Context, spec: AgentSpec, examples: Sequence[Example], split: str, role: str) -> list[Scored]:
-    """Ships picklable jobs; each remote task writes its tapes to the shared store itself."""
-    from tape_studio.core.learning.remote import job_for, run_job
+    """Forward passes on the distributed executor, committed here one by one as they come back
+    (see core/learning/remote.py); then each tape is scored here, the judge on the local pool."""
+    from tape_studio.core.learning.remote import CacheReader, commit, job_for, run_forward
 
-    assert ctx.executor is not None
-    results = ctx.executor.map(run_job, [job_for(ctx, spec, example, split, role) for example in examples])
-    scored: list[Scored] = []
-    for result, usage in results:
+    executor = ctx.executor
+    assert executor is not None
+    tapes = {example.id: start_tape(ctx, spec, example, split, role) for example in examples}
+    todo = [tape for tape in tapes.values() if not is_finished(tape)]
+    reader = None
+    if todo and ctx.llm.mode != "live" and ctx.llm.cache is not None:
+        reader = executor.on_driver_node(CacheReader, str(ctx.llm.cache.directory))  # type: ignore[attr-defined]
+    ids = {tape.id: example_id for example_id, tape in tapes.items()}
+    for _, result in executor.imap(run_forward, [job_for(ctx, spec, tape, role, reader) for tape in todo]):
+        tapes[ids[result.tape.id]] = commit(ctx, spec, result)
         # The budget is checked between batches here: remote tasks cannot reserve from this meter.
-        ctx.meter.absorb(usage)
-        assert isinstance(result, Scored)
-        scored.append(result)
-    return scored
+        ctx.meter.absorb(result.usage)
+    return ctx.map(lambda example: Scored(example, tapes[example.id], *compute_loss(ctx, example, tapes[example.id])),
+                   examples)

@@ -23,15 +23,24 @@ def forward_tape_id(run_id: str, spec_id: str, split: str, example_id: str) -> s
 
 def run_example(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str) -> Tape:
     """The finished tape of `spec` on `example`: reused when stored, else run (or continued) now."""
-    tape_id = forward_tape_id(ctx.run_id, spec.id, split, example.id)
-    if ctx.store.has_tape(tape_id):
-        tape = ctx.store.load_tape(tape_id)
-        if tape.metadata.status in ("completed", "failed"):
-            return tape
-    else:
-        tape = _new_tape(ctx, spec, example, split, role, tape_id)
+    tape = start_tape(ctx, spec, example, split, role)
+    if is_finished(tape):
+        return tape
     agent = build_agent(spec, ctx.llm_for(role))
     return run_to_end(agent, build_environment(agent), tape, ctx.store).tape
+
+
+def start_tape(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str) -> Tape:
+    """Where the forward pass of `spec` on `example` stands: its stored tape (finished, or cut off
+    mid-way) or a new one holding only the task."""
+    tape_id = forward_tape_id(ctx.run_id, spec.id, split, example.id)
+    if ctx.store.has_tape(tape_id):
+        return ctx.store.load_tape(tape_id)
+    return _new_tape(ctx, spec, example, split, role, tape_id)
+
+
+def is_finished(tape: Tape) -> bool:
+    return tape.metadata.status in ("completed", "failed")
 
 
 def _new_tape(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str, tape_id: str) -> Tape:

@@ -5,6 +5,7 @@
     crash_runner.py train STORE [RUN_ID]   start (or resume) a small training run; prints its id first
     crash_runner.py import STORE FILE...   import bundle files one by one
     crash_runner.py cli STORE ARGS...      the `tape-studio` command itself, with the slow fake as `fake/crash`
+    crash_runner.py train-ray STORE ADDRESS [RUN_ID]   `train` with forward passes on the Ray cluster at ADDRESS
 
 The fake answers after a delay so that a kill lands mid-run; it prints `ready` when imports are
 done, so the test's random kill delay measures work, not interpreter start-up.
@@ -12,10 +13,12 @@ done, so the test's random kill delay measures work, not interpreter start-up.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
 
+from tape_studio.core.executor import ExecutorChoice
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.fake_roles import register_learning_fake
 from tape_studio.core.learning.train_config import TrainConfig
@@ -45,9 +48,10 @@ def main(argv: list[str]) -> None:
         for tape in ws.store.list_tapes():
             for _ in ws.resume(tape.id):
                 pass
-    elif command == "train":
-        trainer = Trainer(ws)
-        run_id = argv[2] if len(argv) > 2 else trainer.start(CONFIG).id
+    elif command in ("train", "train-ray"):
+        trainer = Trainer(ws, executor=_ray(argv[2]) if command == "train-ray" else None)
+        given = argv[3:] if command == "train-ray" else argv[2:]
+        run_id = given[0] if given else trainer.start(CONFIG).id
         print(run_id, flush=True)
         trainer.run(run_id)
         print(rec.load_run(ws.store, run_id).status, flush=True)
@@ -58,6 +62,12 @@ def main(argv: list[str]) -> None:
         from tape_studio.studio.cli import main as cli
 
         sys.exit(cli([*argv[2:], "--store", store]))
+
+
+def _ray(address: str) -> ExecutorChoice:
+    # Ray's tasks run in processes of their own, which must register the fake there too.
+    return ExecutorChoice(kind="ray", address=address, setup=functools.partial(register_learning_fake, "crash",
+                                                                                 latency_s=LATENCY_S))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def test_an_evaluation_on_ray_matches_threads_score_for_score_and_step_for_step(
     assert on_ray.usage == on_threads.usage and on_ray.usage.new_calls > 0
     for example in on_threads.examples:
         assert contents(ws_ray, example.tape_id) == contents(ws_threads, example.tape_id)
-        # The Ray task wrote the tape and the calls behind it to the shared store itself.
+        # The driver wrote the tape and the calls behind it, as the Ray task returned them.
         assert ws_ray.store.calls_for_tape(example.tape_id)
 
 
