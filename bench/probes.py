@@ -474,13 +474,14 @@ def not_text(folder: Path) -> Outcome:
 
 def store_fault(folder: Path, make: Callable[[Path], None], command: str = "list",
                 preexec: Callable[[], None] | None = None) -> Outcome:
+    """`command` on a store `make` spoiled; the store is the data folder's default one (no --store)."""
     store = folder / "data" / "store.sqlite"
     store.parent.mkdir()
     make(store)
     before = digest(store) if store.is_file() else ""
     args = ["import", str(folder / "in.json")] if command == "import" else [command]
     (folder / "in.json").write_text(bundle_text(3, "in"))
-    outcome = judged(cli(*args, home=folder, store=store, preexec=preexec))
+    outcome = judged(cli(*args, home=store.parent, preexec=preexec))
     for path in (store, store.parent):
         path.chmod(0o755 if path.is_dir() else 0o644)
     if store.is_file() and digest(store) != before and outcome.verdict != HELD:
@@ -493,7 +494,7 @@ def _filled(store: Path) -> None:
     store.write_bytes(seeded.read_bytes())
 
 
-@probe("store", "the store path is a folder")
+@probe("store", "the default store's path is a folder")
 def store_is_folder(folder: Path) -> Outcome:
     return store_fault(folder, lambda p: p.mkdir())
 

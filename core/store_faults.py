@@ -30,7 +30,7 @@ def describe(path: Path, exc: BaseException) -> str:
     message = str(exc)
     lowered = message.lower()
     if path.is_dir():
-        return f"store {path} is a folder, not a store file: pass --store with a file path, e.g. {path / 'store.sqlite'}"
+        return f"store {path} is a folder, not a store file: move it away, or pass --store {path} to keep the store in it"
     if "not a database" in lowered:
         if _looks_like_json(path):
             return (f"store {path} holds JSON, not a store: to load its tapes, run `tape-studio import {path}` "

@@ -364,8 +364,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        print(f"{row['name']:<12} {row['spec_id']:<22} {row['source']}")
-        print(f"{'':<12} nodes {', '.join(row['nodes'])}" + (f" · tools {', '.join(row['tools'])}" if row["tools"] else ""))
+        print(clean(f"{row['name']:<12} {row['spec_id']:<22} {row['source']}"))
+        print(clean(f"{'':<12} nodes {', '.join(row['nodes'])}" + (f" · tools {', '.join(row['tools'])}" if row["tools"] else "")))
     return 0
 
 

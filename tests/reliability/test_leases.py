@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import ROOT, RUNNER, check_store, runner
 
-from tape_studio.core.agents import builtin_spec
+from tape_studio.core.catalog import agent_spec
 from tape_studio.core.learning.fake_roles import register_learning_fake
 from tape_studio.core.leases import LeaseHeld, holding, run_subject, take, tape_subject
 from tape_studio.core.processes import start_mark
@@ -52,7 +52,7 @@ def second_runner(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 def new_tape(store: Path) -> Tape:
     ws = Workspace(store, mode="live")
-    tape = ws.new_tape(builtin_spec("qa"), "What is the capital of France?")
+    tape = ws.new_tape(agent_spec("qa"), "What is the capital of France?")
     ws.store.save_tape(tape)
     return tape
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fault_server import FaultServer, fault_server
 
-from tape_studio.core.agents import build_agent, build_environment, builtin_spec
+from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.llm import LLM, Prompt
 from tape_studio.core.loop import run_to_end
 from tape_studio.core.store import Store
@@ -31,7 +31,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
 def test_a_slow_drip_answer_ends_in_an_error_step_at_the_deadline(server: FaultServer, tmp_path: Path) -> None:
     server.fault = "drip"
     llm = LLM(model="openai/test-model", mode="live", timeout_s=1.5, deadline_s=3.0, retries=5, backoff_s=0.1)
-    agent = build_agent(builtin_spec("qa"), llm)
+    agent = build_agent(agent_spec("qa"), llm)
     tape = Tape(metadata=TapeMetadata(agent="qa"), steps=(Task(text="What is the capital of France?"),))
     started = time.monotonic()
     failed = run_to_end(agent, build_environment(agent), tape, Store(tmp_path / "store.sqlite")).tape
