@@ -638,7 +638,10 @@ def slow_cli(latency: float, *args: str, home: Path, wait: bool = True) -> Any:
     argv = [sys.executable, "-c", SLOW_CLI, str(latency), *args]
     env = {**os.environ, "TAPE_STUDIO_HOME": str(home), "TAPE_STUDIO_LLM_MODE": "live"}
     if wait:
-        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        try:
+            return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            return None
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -672,7 +675,7 @@ def two_resumes(folder: Path) -> Outcome:
     _wait_started(store, tape_id, first, before)
     second = slow_cli(3, "resume", tape_id, "--model", "fake/probe-slow", "--store", str(store), home=folder)
     first.wait(timeout=TIMEOUT_S)
-    return judged(second) if second.returncode != 0 else Outcome(BROKEN, "both ran the tape")
+    return judged(second) if second is None or second.returncode != 0 else Outcome(BROKEN, "both ran the tape")
 
 
 @probe("concurrency", "delete a tape while a run appends to it")
