@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tape_studio.core.store import Store
 
 _HOST = socket.gethostname()
+_COLUMNS = "subject, holder, pid, pid_started, host, taken_at"
 
 
 class LeaseHeld(TapeStudioError):
@@ -69,13 +70,14 @@ def _describe(row: sqlite3.Row | tuple) -> str:  # type: ignore[type-arg]
             "wait for it to end or stop it first")
 
 
-def held_by_other(conn: sqlite3.Connection, subject: str, holder: str = "") -> str:
-    """Why `subject` may not be touched now (a live lease not ours), or ""."""
-    row = conn.execute("SELECT subject, holder, pid, pid_started, host, taken_at FROM leases WHERE subject = ?",
-                       (subject,)).fetchone()
-    if row is None or tuple(row)[1] == holder or not _live(tuple(row)):
-        return ""
-    return _describe(tuple(row))
+def held_by_other(conn: sqlite3.Connection, subject: str) -> str:
+    """Why `subject` may not be touched now (a live process holds it), or ""."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM leases WHERE subject = ?", (subject,)).fetchone()
+    return _reason(tuple(row) if row else None)
+
+
+def _reason(row: tuple | None) -> str:  # type: ignore[type-arg]
+    return _describe(row) if row is not None and _live(row) else ""
 
 
 def take(store: Store, subject: str) -> Lease:
@@ -107,7 +109,8 @@ def holding(store: Store, subject: str) -> Iterator[Lease]:
 
 def check_free(store: Store, subject: str) -> None:
     """Raises LeaseHeld when a live process holds `subject` (a check before starting work elsewhere)."""
-    reason = held_by_other(store._connection(), subject)
+    rows = store.query(f"SELECT {_COLUMNS} FROM leases WHERE subject = ?", (subject,))
+    reason = _reason(tuple(rows[0]) if rows else None)
     if reason:
         raise LeaseHeld(reason)
 
@@ -118,8 +121,7 @@ def mark_interrupted(store: Store) -> list[str]:
     leases table unless there is something to mark, so it may run on every page of the studio."""
     if store.refusal:
         return []
-    rows = [tuple(row) for row in store._connection().execute(
-        "SELECT subject, holder, pid, pid_started, host, taken_at FROM leases")]
+    rows = [tuple(row) for row in store.query(f"SELECT {_COLUMNS} FROM leases")]
     dead = [row for row in rows if not _live(row)]
     if not dead:
         return []
