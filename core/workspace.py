@@ -68,8 +68,8 @@ class Workspace:
                                 "load yours with --agents FILE.py or TAPE_STUDIO_AGENTS)") from None
 
     def agents(self) -> list[AgentSpec]:
-        """Every loaded agent: the user's sources' first, then the built-in ones, each by name."""
-        names = sorted(AGENTS.names(), key=lambda name: (AGENTS.source(name) == BUILTIN, name))
+        """Every loaded agent: the user's sources' first, then the built-in ones, each in load order."""
+        names = sorted(AGENTS.in_order(), key=lambda name: AGENTS.source(name) == BUILTIN)
         return [AGENTS.get(name) for name in names]
 
     def subagent_spec(self, name: str) -> AgentSpec:

@@ -5,8 +5,8 @@ agents, and the `@tool` functions in tools.py register themselves on import.
 """
 
 from tape_studio.core.agents import tools as _tools  # noqa: F401  (registers lookup and calculator)
-from tape_studio.core.agents.explainer import EXPLAINER
-from tape_studio.core.agents.qa import QA
-from tape_studio.core.agents.writer import WRITER
+from tape_studio.core.agents.qa import QA  # first: the agents are offered in this order
+from tape_studio.core.agents.writer import WRITER  # noqa: I001
+from tape_studio.core.agents.explainer import EXPLAINER  # noqa: I001
 
-__all__ = ["EXPLAINER", "QA", "WRITER"]
+__all__ = ["QA", "WRITER", "EXPLAINER"]
