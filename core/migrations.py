@@ -167,6 +167,27 @@ MIGRATIONS[4] = """
     );
 """
 
+# Spans and log records received over OTLP or imported from trace files (core/interop/traces/ingest.py),
+# kept so that pieces of a trace arriving later rebuild its tape whole. (Number provisional: issue 10.)
+MIGRATIONS[8] = """
+    CREATE TABLE otel_spans (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        tape_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    CREATE INDEX otel_spans_tape ON otel_spans(tape_id);
+    CREATE TABLE otel_logs (
+        key TEXT PRIMARY KEY,
+        trace_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX otel_logs_trace ON otel_logs(trace_id);
+"""
+
 
 def statements(script: str) -> list[str]:
     """The statements of a migration script; a `;` inside a trigger body does not end its statement."""

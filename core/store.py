@@ -212,6 +212,30 @@ class Store:
                 ),
             )
 
+    def sync_tape(self, tape: Tape, calls: Iterable[LLMCall] = ()) -> int:
+        """Makes the stored tape equal `tape` in one transaction and returns the first index rewritten.
+
+        For tapes derived from something that arrives in pieces (OTLP spans): the stored steps that
+        equal the new ones stay, the rest is replaced. Ordinary tapes never use this: their steps
+        are append-only."""
+        with self.transaction() as conn:
+            for call in calls:
+                _insert_call(conn, call)
+            _upsert_tape(conn, tape)
+            stored = [row[0] for row in conn.execute("SELECT data FROM steps WHERE tape_id = ? ORDER BY idx", (tape.id,))]
+            new = [step.model_dump_json() for step in tape.steps]
+            keep = next((n for n, (a, b) in enumerate(zip(stored, new, strict=False)) if a != b), min(len(stored), len(new)))
+            if keep == len(stored) == len(new):
+                return keep
+            docs = "SELECT id FROM search_docs WHERE tape_id = ? AND idx >= ?"
+            conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({docs})", (tape.id, keep))
+            conn.execute("DELETE FROM search_docs WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
+            conn.execute("DELETE FROM steps WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
+            conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (_step_row(tape.id, n, tape.steps[n]) for n in range(keep, len(tape.steps))))
+            _refresh_totals(conn, tape.id)
+            return keep
+
     def set_status(self, tape_id: str, status: TapeStatus, error: str = "", result: JsonValue = None) -> None:
         with self.transaction() as conn:
             updated = conn.execute(

@@ -1,0 +1,1 @@
+"""Traces from other tools: OTLP spans and log records, read by convention into tapes."""
