@@ -24,6 +24,7 @@ from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
 from tape_studio.core.tape import TapeStatus
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
+from tape_studio.studio.cli_traces import TRACE_COMMANDS, add_trace_commands
 from tape_studio.studio.terminal import clean, error
 
 EXAMPLES = """\
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", action="append", default=[], help="only tapes with this tag (repeatable)")
 
     add_learning_commands(sub, common, llm)
+    add_trace_commands(sub, common, llm)
     return parser
 
 
@@ -372,6 +374,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
 COMMANDS = {"agents": cmd_agents, "run": cmd_run, "resume": cmd_resume, "fork": cmd_fork, "show": cmd_show, "list": cmd_list,
             "import": cmd_import, "export": cmd_export}
 COMMANDS.update(LEARNING_COMMANDS)
+COMMANDS.update(TRACE_COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())
