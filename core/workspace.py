@@ -217,6 +217,10 @@ class Workspace:
             raise InputError(f"{path}: too deeply nested or too large to read; nothing imported") from None
         except Exception as exc:  # noqa: BLE001 -- a reader's own fault must not end the other files' import
             raise InputError(f"{path}: cannot import: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if loaded.traces is not None:  # foreign OTLP: merged with the other pieces of its traces
+            from tape_studio.core.interop.traces.files import import_traces
+
+            return import_traces(self.store, path, loaded.traces)
         report = tape_files.save_bundle(self.store, loaded.bundle, source=path)
         return report.model_copy(update={"format": loaded.format, "fidelity": loaded.fidelity})
 

@@ -318,7 +318,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         reports.append(report)
         if not args.json:
             print(f"{clean(path)}: imported {len(report.imported)} tapes ({report.steps} steps, {report.llm_calls} LLM calls)"
-                  + (f", {len(report.skipped_existing)} already present" if report.skipped_existing else ""))
+                  + (f", {len(report.skipped_existing)} already present" if report.skipped_existing else "")
+                  + (f", {len(report.updated)} updated" if report.updated else ""))
             if report.fidelity is not None:
                 print(f"  {clean(report.fidelity.summary())}")
                 print("".join(f"  repaired: {clean(line)}\n" for line in report.fidelity.repairs), end="")

@@ -41,6 +41,8 @@ class FidelityReport(BaseModel):
     """Legacy gaps filled deterministically (missing or duplicate ids, null fields), one line each."""
     dropped: list[str] = Field(default_factory=list)
     """Anything of the file that did not make it into the store. Should stay empty."""
+    kept: list[str] = Field(default_factory=list)
+    """What has no step or field of its own and was kept as generic metadata, one line each (e.g. spans)."""
 
     def summary(self) -> str:
         """One line for the CLI and the studio."""
@@ -50,7 +52,7 @@ class FidelityReport(BaseModel):
         dropped = f"{len(self.dropped)} items: {'; '.join(self.dropped)}" if self.dropped else "nothing"
         return (f"{self.format}: {self.tapes} tapes{nested}, {self.steps} steps ({families or 'none'}), "
                 f"{self.generic_steps} generic, {self.llm_calls} LLM calls linked to {self.steps_linked} steps"
-                f"{repaired}; dropped: {dropped}")
+                f"{repaired}; dropped: {dropped}" + "".join(f"; kept {line}" for line in self.kept))
 
 
 def measure(

@@ -26,6 +26,22 @@ def is_otlp(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("resourceSpans"), list)
 
 
+def is_our_export(data: Any) -> bool:
+    """Whether every trace of an OTLP/JSON document is a tape we exported (and so comes back exactly)."""
+    if not is_otlp(data):
+        return False
+    traces: dict[str, bool] = {}
+    for resource in data["resourceSpans"]:
+        for scope in (resource or {}).get("scopeSpans") or [] if isinstance(resource, dict) else []:
+            for span in (scope or {}).get("spans") or [] if isinstance(scope, dict) else []:
+                if not isinstance(span, dict):
+                    return False
+                keys = {kv.get("key") for kv in span.get("attributes") or [] if isinstance(kv, dict)}
+                trace = str(span.get("traceId"))
+                traces[trace] = traces.get(trace, False) or f"{NS}.tape.metadata" in keys
+    return bool(traces) and all(traces.values())
+
+
 def read_otlp(path: Path, data: dict[str, Any]) -> Bundle:
     """Every trace in the file as a tape, with the LLM calls its chat spans describe."""
     traces: dict[str, list[_Span]] = {}

@@ -49,6 +49,8 @@ class ImportReport(BaseModel):
     source: str
     imported: list[str] = Field(default_factory=list)
     skipped_existing: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    """Tapes already here that the file added to (more spans or log records of their traces)."""
     steps: int = 0
     llm_calls: int = 0
     specs: int = 0

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tape_studio.core.chat_steps import answer_steps
-from tape_studio.core.interop.traces import genai, openinference  # noqa: F401  (register the built-in readers)
+from tape_studio.core.interop.traces import genai, openinference, records  # noqa: F401  (register the built-in readers)
 from tape_studio.core.interop.traces.readers import AgentRun, ModelCall, Reading, ToolRun, read_span, session_of
 from tape_studio.core.interop.traces.spans import LogEvent, Span
 from tape_studio.core.llm import LLMCall
@@ -31,6 +31,7 @@ from tape_studio.core.tape import (
     CallAgent,
     ErrorStep,
     FinalAnswer,
+    GenericStep,
     StepBase,
     StepMetadata,
     Tape,
@@ -42,6 +43,9 @@ from tape_studio.core.tape import (
 
 STATUS_ERROR = 2
 TAG = "otel"
+NO_CONTENT = "llm_output_not_captured"
+NO_CONTENT_NOTE = ("the trace holds no content for this model call (its producer did not capture it: set "
+                   "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true, or send its log records too)")
 
 
 @dataclass
@@ -68,13 +72,15 @@ def tape_id_for(group: str) -> str:
     return "otel-" + hashlib.sha256(group.encode()).hexdigest()[:24]
 
 
-def build_tape(tape_id: str, spans: list[Span], logs: list[LogEvent]) -> Built:
-    return _Build(tape_id, spans, logs).run()
+def build_tape(tape_id: str, spans: list[Span], logs: list[LogEvent], source: str = TAG) -> Built:
+    """The tape of these spans; `source` names where they came from (tag and `metadata.source`)."""
+    return _Build(tape_id, spans, logs, source).run()
 
 
 class _Build:
-    def __init__(self, tape_id: str, spans: list[Span], logs: list[LogEvent]) -> None:
+    def __init__(self, tape_id: str, spans: list[Span], logs: list[LogEvent], source: str) -> None:
         self.tape_id = tape_id
+        self.source = source
         self.by_id = {s.span_id: s for s in spans}
         self.logs: dict[str, list[LogEvent]] = {}
         for log in sorted(logs, key=lambda e: (e.time_ns, e.key())):
@@ -189,7 +195,7 @@ class _Build:
                                     metadata=StepMetadata(other={"tool_call_id": call_id, "from": "next model input"}))
                 self._add(result, span, f"-result{n}", agent=agent, start=True)
         error = span.status_message or "error" if span.status_code == STATUS_ERROR else ""
-        record = LLMCall(prompt_id="otel-" + hashlib.sha256(f"{span.trace_id}:{span.span_id}".encode()).hexdigest()[:24],
+        record = LLMCall(prompt_id=f"{self.source}-" + hashlib.sha256(f"{span.trace_id}:{span.span_id}".encode()).hexdigest()[:24],
                          model=call.model or "unknown", messages=call.messages, tools=call.tools, params=call.params,
                          output=call.answer.output(), prompt_tokens=call.prompt_tokens,
                          completion_tokens=call.completion_tokens, cost=call.cost,
@@ -203,7 +209,7 @@ class _Build:
         for step in steps:
             if isinstance(step, ToolCall) and "tool_call_id" in step.metadata.other:
                 self.pending[str(step.metadata.other["tool_call_id"])] = step.tool
-        self.steps += steps or [ErrorStep(source="llm", message="the model call recorded no answer", metadata=meta)]
+        self.steps += steps or [GenericStep(kind=NO_CONTENT, note=NO_CONTENT_NOTE, metadata=meta)]
 
     def _tool(self, span: Span, run: ToolRun, reading: Reading, agent: str) -> None:
         call_id = run.call_id if run.call_id in self.pending else next(
@@ -263,7 +269,7 @@ class _Build:
                 return reading.meaning.name
         resource = next(iter(self.by_id.values())).resource if self.by_id else {}
         name = resource.get("service.name")
-        return name if isinstance(name, str) and name and not name.startswith("unknown_service") else "otel"
+        return name if isinstance(name, str) and name and not name.startswith("unknown_service") else self.source
 
     def _tape(self, roots: list[Span]) -> Tape:
         spans = list(self.by_id.values())
@@ -277,11 +283,11 @@ class _Build:
             error=(failed[0].status_message or "the root span failed") if failed else "",
             title=(self.task or (roots[0].name if roots else ""))[:120],
             created_at=_time(min((s.start_ns for s in spans), default=0)),
-            tags=tuple(sorted({TAG, *(r.convention for r in self.readings.values() if r.convention)})),
-            source=TAG, trace_ids=traces, session_id=next((session_of(s) for s in spans if session_of(s)), ""),
+            tags=tuple(sorted({self.source, *(r.convention for r in self.readings.values() if r.convention not in ("", "record"))})),
+            source=self.source, trace_ids=traces, session_id=next((session_of(s) for s in spans if session_of(s)), ""),
         )
         resource = spans[0].resource if spans else {}
-        context = {"otel": {"trace_ids": traces, "resource": resource, "spans_without_steps": self.context_spans}}
+        context = {self.source: {"trace_ids": traces, "resource": resource, "spans_without_steps": self.context_spans}}
         return Tape(metadata=metadata, context=context, steps=tuple(self.steps))  # type: ignore[arg-type]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from tape_studio.core.interop.traces.builder import Built, build_tape, group_key, tape_id_for
 from tape_studio.core.interop.traces.spans import LogEvent, Span, TraceBatch
@@ -36,6 +36,11 @@ class IngestReport(BaseModel):
     """Tapes created or changed by this batch."""
     waiting_logs: int = 0
     """Log records whose trace has no span here yet; they join its tape when the spans come."""
+    _built: dict[str, Built] = PrivateAttr(default_factory=dict)
+
+    def built(self) -> dict[str, Built]:
+        """The tapes this batch rebuilt, with what each build read and kept (for fidelity reports)."""
+        return self._built
 
 
 def ingest(store: Store, batch: TraceBatch) -> IngestReport:
@@ -44,8 +49,10 @@ def ingest(store: Store, batch: TraceBatch) -> IngestReport:
         report = IngestReport(spans=len(batch.spans), logs=len(batch.logs))
         touched = _store_pieces(store, batch, report)
         for tape_id in sorted(touched):
-            if rebuild(store, tape_id) is not None:
+            built = rebuild(store, tape_id)
+            if built is not None:
                 report.tapes.append(tape_id)
+                report._built[tape_id] = built
         return report
 
 
@@ -98,7 +105,9 @@ def _store_pieces(store: Store, batch: TraceBatch, report: IngestReport) -> set[
     return touched
 
 
-def stored_pieces(store: Store, tape_id: str) -> int:
-    """How many spans a derived tape was built from (0 for tapes not made from traces)."""
-    return int(store.query("SELECT COUNT(*) FROM otel_spans WHERE tape_id = ?", (tape_id,))[0][0])
+def tapes_of_traces(store: Store, trace_ids: list[str]) -> list[str]:
+    """The tapes that hold these traces now."""
+    marks = ",".join("?" * len(trace_ids))
+    rows = store.query(f"SELECT DISTINCT tape_id FROM otel_spans WHERE trace_id IN ({marks}) ORDER BY tape_id", trace_ids)
+    return [row[0] for row in rows]
 

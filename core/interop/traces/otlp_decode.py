@@ -90,7 +90,7 @@ def decode_json(data: Any, signal: Signal | None = None, where: str = "") -> Tra
         json_format.ParseDict(_ids_as_base64(data, where), message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise InputError(f"{where}not valid OTLP/JSON {signal}: {str(exc).splitlines()[0]}") from None
-    return _from_message(message, signal)
+    return _from_message(message, signal, where)
 
 
 def is_otlp_json(data: Any) -> bool:
@@ -143,14 +143,14 @@ def _fix_ids(item: Any, where: str) -> Any:
 # --- messages to values ----------------------------------------------------------------------
 
 
-def _from_message(message: Any, signal: Signal) -> TraceBatch:
+def _from_message(message: Any, signal: Signal, where: str = "") -> TraceBatch:
     batch = TraceBatch()
     if signal == "traces":
         for r, resource_spans in enumerate(message.resource_spans):
             resource = _attributes(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 for n, span in enumerate(scope_spans.spans):
-                    batch.spans.append(_span(span, resource, scope_spans.scope.name, f"resourceSpans[{r}].spans[{n}]"))
+                    batch.spans.append(_span(span, resource, scope_spans.scope.name, f"{where}resourceSpans[{r}].spans[{n}]"))
     else:
         for resource_logs in message.resource_logs:
             for scope_logs in resource_logs.scope_logs:
