@@ -43,6 +43,27 @@ class ChatAnswer(BaseModel):
                           ensure_ascii=False)
 
 
+_NOT_PARAMS = ("model", "messages", "tools", "stream", "stream_options", "base_url", "api_base", "extra_headers",
+               "headers", "metadata", "timeout", "functions")
+_SECRET_WORDS = ("key", "token", "secret", "auth", "password", "credential")
+
+
+def safe_params(params: dict[str, Any]) -> dict[str, JsonValue]:
+    """The sampling parameters of a request, as JSON: nothing that addresses or authenticates it is kept,
+    so a recorded or imported call never stores a key."""
+    kept: dict[str, JsonValue] = {}
+    for name, value in params.items():
+        secret = any(word in name.lower() for word in _SECRET_WORDS) and name not in ("max_tokens", "max_completion_tokens",
+                                                                                    "top_logprobs", "logprobs")
+        if name in _NOT_PARAMS or secret or value is None:
+            continue
+        try:
+            kept[name] = json.loads(json.dumps(value))
+        except (TypeError, ValueError):
+            continue  # a client object or callback: not part of what the model saw
+    return kept
+
+
 def parse_arguments(raw: Any) -> dict[str, JsonValue]:
     """Tool arguments as a dict: providers send a JSON string, which may be broken or not an object."""
     if isinstance(raw, dict):

@@ -264,6 +264,11 @@ def _load_litellm() -> Any:
         return _litellm
 
 
+def litellm_module() -> Any:
+    """litellm, imported once, offline, with our in-process providers registered (the recorder hooks it)."""
+    return _load_litellm()
+
+
 def _bound_transports(litellm: Any) -> None:
     """Sends litellm's HTTP requests through a transport that enforces each call's deadline and
     byte cap (see core/http_limits.py): the OpenAI SDK's client and litellm's own handlers."""

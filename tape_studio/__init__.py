@@ -40,6 +40,10 @@ _EXPORTS: dict[str, str] = {
     # running
     "Workspace": "tape_studio.core.workspace",
     "run": "tape_studio.core.loop",
+    # recording agents written without Tape Studio
+    "record": "tape_studio.core.record",
+    "traced_tool": "tape_studio.core.record",
+    "litellm_callback": "tape_studio.core.record_clients",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -63,6 +67,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; keep in step with _EXPO
     from tape_studio.core.loop import run
     from tape_studio.core.nodes import NodeType, View, register_node_type
     from tape_studio.core.plugins import load_agents
+    from tape_studio.core.record import record, traced_tool
+    from tape_studio.core.record_clients import litellm_callback
     from tape_studio.core.spec import AgentSpec, Edge, Example, NodeSpec, PromptComponents
     from tape_studio.core.tape import (
         FinalAnswer, StepBase, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult, fork_tape,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tape_studio.core.chat_steps import ChatAnswer, ChatToolCall, parse_arguments
+from tape_studio.core.chat_steps import ChatAnswer, ChatToolCall, parse_arguments, safe_params
 from tape_studio.core.interop.traces.readers import (
     AgentRun,
     ModelCall,
@@ -19,7 +19,6 @@ from tape_studio.core.interop.traces.readers import (
     ToolRun,
     _int,
     _json,
-    _safe_params,
     _text,
     _used,
     answer_of,
@@ -89,7 +88,7 @@ def _model_call(attrs: Mapping[str, Any]) -> ModelCall:
     return ModelCall(
         model=str(attrs.get("llm.model_name") or (params or {}).get("model") or ""),
         messages=messages, answer=answer_of(outputs[0]) if outputs else ChatAnswer(), tools=tools or None,
-        params=_safe_params(params) if isinstance(params, dict) else {},
+        params=safe_params(params) if isinstance(params, dict) else {},
         prompt_tokens=_int(attrs.get("llm.token_count.prompt")),
         completion_tokens=_int(attrs.get("llm.token_count.completion")),
         cost=float(attrs.get("llm.cost.total") or 0.0),

@@ -190,11 +190,3 @@ def content_text(content: Any) -> str:
 
 def _params(attrs: Mapping[str, Any], names: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return {ours: attrs[theirs] for theirs, ours in names if attrs.get(theirs) not in (None, "", [])}
-
-
-def _safe_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Sampling parameters only: nothing that addresses or authenticates the request travels on."""
-    dropped = ("model", "messages", "tools", "stream", "base_url", "api_base", "extra_headers", "headers")
-    return {k: v for k, v in params.items()
-            if k not in dropped and not any(word in k.lower() for word in ("key", "token", "secret", "auth", "password"))
-            or k in ("max_tokens", "max_completion_tokens")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tape_studio.core.chat_steps import safe_params
 from tape_studio.core.interop.traces.readers import (
     AgentRun,
     ModelCall,
@@ -16,7 +17,6 @@ from tape_studio.core.interop.traces.readers import (
     SpanReader,
     ToolRun,
     _int,
-    _safe_params,
     _text,
     answer_of,
     register_span_reader,
@@ -66,7 +66,7 @@ def read(span: Span, logs: list[LogEvent]) -> Reading:
         return Reading(NAME, ModelCall(
             model=str(request.get("model") or ""), messages=[m for m in request.get("messages") or [] if isinstance(m, dict)],
             answer=answer_of(message), tools=tools if isinstance(tools, list) and tools else None,
-            params=_safe_params(request), prompt_tokens=_int(usage.get("prompt_tokens")),
+            params=safe_params(request), prompt_tokens=_int(usage.get("prompt_tokens")),
             completion_tokens=_int(usage.get("completion_tokens")), cost=float(record.get("cost") or 0.0)), used)
     if record.get("kind") == "tool":
         arguments = record.get("arguments")
