@@ -77,6 +77,29 @@ def parse_arguments(raw: Any) -> dict[str, JsonValue]:
     return {}
 
 
+def answer_of_response(response: Any) -> ChatAnswer:
+    """The first choice of a chat-completions response (an openai or litellm object, or its dict)."""
+    choices = field_of(response, "choices") or []
+    message = field_of(choices[0], "message") if choices else None
+    calls = [ChatToolCall(id=str(field_of(c, "id") or ""), name=str(field_of(field_of(c, "function"), "name") or ""),
+                          arguments=parse_arguments(field_of(field_of(c, "function"), "arguments")))
+             for c in field_of(message, "tool_calls") or []]
+    return ChatAnswer(content=str(field_of(message, "content") or ""), tool_calls=tuple(c for c in calls if c.name))
+
+
+def usage_of_response(response: Any) -> tuple[int, int]:
+    """Prompt and completion tokens of a response (0 where it says nothing)."""
+    usage = field_of(response, "usage")
+    return int(field_of(usage, "prompt_tokens") or 0), int(field_of(usage, "completion_tokens") or 0)
+
+
+def field_of(value: Any, name: str) -> Any:
+    """A field of a response part, whether clients hand out objects or dicts."""
+    if value is None:
+        return None
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def parse_output(output: str) -> ChatAnswer:
     """The inverse of `ChatAnswer.output` (plain text stays text)."""
     if output.startswith('{"content"'):

@@ -23,7 +23,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tape_studio.core.chat_steps import ChatAnswer, ChatToolCall, parse_arguments, safe_params
+from tape_studio.core.chat_steps import (
+    ChatAnswer,
+    ChatToolCall,
+    answer_of_response,
+    field_of,
+    parse_arguments,
+    safe_params,
+    usage_of_response,
+)
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.record import Frame, current_frame
 
@@ -161,7 +169,7 @@ def _finish(frame: Frame, request: dict[str, Any], response: Any, started: float
         return RecordedStream(response, lambda answer, usage: _commit(frame, request, answer, usage,
                                                                        time.perf_counter() - started, 0.0))
     cost = float((getattr(response, "_hidden_params", None) or {}).get("response_cost") or 0.0)
-    _commit(frame, request, _answer(response), _usage(response), time.perf_counter() - started, cost)
+    _commit(frame, request, answer_of_response(response), usage_of_response(response), time.perf_counter() - started, cost)
     return response
 
 
@@ -176,26 +184,6 @@ def _commit(frame: Frame, request: dict[str, Any], answer: ChatAnswer, usage: tu
 def _record_error(frame: Frame, request: dict[str, Any], exc: Exception, started: float) -> None:
     _commit(frame, request, ChatAnswer(), (0, 0), time.perf_counter() - started, 0.0,
             error=scrub(f"{type(exc).__name__}: {exc}")[:500])
-
-
-def _answer(response: Any) -> ChatAnswer:
-    choices = _get(response, "choices") or []
-    message = _get(choices[0], "message") if choices else None
-    calls = [ChatToolCall(id=str(_get(c, "id") or ""), name=str(_get(_get(c, "function"), "name") or ""),
-                          arguments=parse_arguments(_get(_get(c, "function"), "arguments")))
-             for c in _get(message, "tool_calls") or []]
-    return ChatAnswer(content=str(_get(message, "content") or ""), tool_calls=tuple(c for c in calls if c.name))
-
-
-def _usage(response: Any) -> tuple[int, int]:
-    usage = _get(response, "usage")
-    return int(_get(usage, "prompt_tokens") or 0), int(_get(usage, "completion_tokens") or 0)
-
-
-def _get(value: Any, name: str) -> Any:
-    if value is None:
-        return None
-    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
 
 
 def _plain(value: Any) -> Any:
@@ -273,19 +261,19 @@ class RecordedStream:
         return getattr(self._inner, name)
 
     def _add(self, chunk: Any) -> None:
-        usage = _get(chunk, "usage")
-        if usage is not None and _get(usage, "prompt_tokens") is not None:
-            self._usage = _usage(chunk)
-        for choice in _get(chunk, "choices") or []:
-            delta = _get(choice, "delta")
-            if _get(delta, "content"):
-                self._text.append(str(_get(delta, "content")))
-            for call in _get(delta, "tool_calls") or []:
-                slot = self._calls.setdefault(int(_get(call, "index") or 0), {"id": "", "name": "", "arguments": ""})
-                function = _get(call, "function")
-                slot["id"] = str(_get(call, "id") or slot["id"])
-                slot["name"] += str(_get(function, "name") or "") if not slot["name"] else ""
-                slot["arguments"] += str(_get(function, "arguments") or "")
+        usage = field_of(chunk, "usage")
+        if usage is not None and field_of(usage, "prompt_tokens") is not None:
+            self._usage = usage_of_response(chunk)
+        for choice in field_of(chunk, "choices") or []:
+            delta = field_of(choice, "delta")
+            if field_of(delta, "content"):
+                self._text.append(str(field_of(delta, "content")))
+            for call in field_of(delta, "tool_calls") or []:
+                slot = self._calls.setdefault(int(field_of(call, "index") or 0), {"id": "", "name": "", "arguments": ""})
+                function = field_of(call, "function")
+                slot["id"] = str(field_of(call, "id") or slot["id"])
+                slot["name"] += str(field_of(function, "name") or "") if not slot["name"] else ""
+                slot["arguments"] += str(field_of(function, "arguments") or "")
 
     def _finish(self) -> None:
         if self._finished:
@@ -347,9 +335,9 @@ class _CallbackMixin:
         optional = kwargs.get("optional_params") or {}
         request = _litellm_request((), {**optional, "model": kwargs.get("model"), "messages": kwargs.get("messages")})
         full = kwargs.get("complete_streaming_response") or response
-        answer = ChatAnswer() if error else _answer(full)
+        answer = ChatAnswer() if error else answer_of_response(full)
         latency = (end - start).total_seconds() if hasattr(end, "__sub__") and start is not None else 0.0
-        _commit(self._target(), request, answer, (0, 0) if error else _usage(full), latency,
+        _commit(self._target(), request, answer, (0, 0) if error else usage_of_response(full), latency,
                 float(kwargs.get("response_cost") or 0.0), error)
 
     def log_success_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:

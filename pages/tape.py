@@ -11,6 +11,7 @@ from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
 from tape_studio.studio.live import live_panel
 from tape_studio.studio.player import cursor_controls, steps_window
+from tape_studio.studio.reask_panel import reask_panel
 from tape_studio.studio.render import render_lineage, render_summary
 from tape_studio.studio.rerun import action_bar, pending_panel
 from tape_studio.studio.state import (
@@ -74,3 +75,4 @@ with detail_col:
         edit_form(ws, tape_id, cursor, step)
     with notes_tab:
         notes(tape_id, cursor)
+    reask_panel(ws, tape_id, cursor, step)
