@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tape_ids", nargs="*", help="tapes to export (default: every tape that passes the filters)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="bundle",
-                   help="bundle (default), sft (OpenAI chat JSONL), dpo (preference pairs from forks), otel (OTLP JSON)")
+                   help="bundle (default), sft (OpenAI chat JSONL), dpo (preference pairs from forks), otel (OTLP JSON, "
+                   "GenAI conventions), openinference (OTLP JSON, OpenInference conventions, for Phoenix)")
     p.add_argument("--agent", help="only tapes of this agent")
     p.add_argument("--successful", action="store_true", help="only completed tapes without an error")
     p.add_argument("--min-score", type=float, help="only tapes scored at least this")

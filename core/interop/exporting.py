@@ -17,6 +17,7 @@ from tape_studio.core.errors import InputError, TapeStudioError
 from tape_studio.core.files import write_atomic
 from tape_studio.core.interop import tape_files
 from tape_studio.core.interop.finetune import Record, Skipped, StepGroup, step_groups
+from tape_studio.core.interop.openinference_export import to_openinference
 from tape_studio.core.interop.otel import to_otlp
 from tape_studio.core.interop.preferences import (
     Evidence,
@@ -31,8 +32,8 @@ from tape_studio.core.tape import Tape
 if TYPE_CHECKING:
     from tape_studio.core.workspace import Workspace
 
-ExportFormat = Literal["bundle", "sft", "dpo", "otel"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = ("bundle", "sft", "dpo", "otel")
+ExportFormat = Literal["bundle", "sft", "dpo", "otel", "openinference"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("bundle", "sft", "dpo", "otel", "openinference")
 _PAGE = 500
 
 
@@ -63,7 +64,7 @@ class ExportReport(BaseModel):
 
     def summary(self) -> str:
         """One line for the CLI and the studio."""
-        if self.format in ("bundle", "otel"):
+        if self.format in ("bundle", "otel", "openinference"):
             return f"{self.format}: {self.tapes} tapes, {self.llm_calls} LLM calls"
         unit, left_out = ("records", "step groups not exported") if self.format == "sft" else ("pairs", "pairs not made")
         parts = [f"{self.format}: {self.records} {unit} from {self.tapes} tapes"]
@@ -111,11 +112,12 @@ def render_export(ws: Workspace, selection: TapeSelection, fmt: ExportFormat) ->
     if not tapes:
         raise InputError("no stored tape matches the selection")
     report = ExportReport(format=fmt, tapes=len(tapes))
-    if fmt in ("bundle", "otel"):
+    if fmt in ("bundle", "otel", "openinference"):
         calls = _calls(ws, tapes)
         report.records, report.llm_calls = len(tapes), len(calls)
-        if fmt == "otel":
-            return json.dumps(to_otlp(tapes, calls), ensure_ascii=False, indent=1), report
+        if fmt in ("otel", "openinference"):
+            traces = to_otlp(tapes, calls) if fmt == "otel" else to_openinference(tapes, calls)
+            return json.dumps(traces, ensure_ascii=False, indent=1), report
         return tape_files.dump_bundle(tapes, calls, ws.specs_of(tapes)), report
     lines = _sft_lines(ws, tapes, report) if fmt == "sft" else _dpo_lines(ws, tapes, report)
     report.records = len(lines)
