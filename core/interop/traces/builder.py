@@ -72,20 +72,32 @@ def tape_id_for(group: str) -> str:
     return "otel-" + hashlib.sha256(group.encode()).hexdigest()[:24]
 
 
-def build_tape(tape_id: str, spans: list[Span], logs: list[LogEvent], source: str = TAG) -> Built:
+Readings = dict[tuple[str, str, int], Reading]
+"""Readings of spans by (trace id, span id, how many log records the span had): a span never changes,
+so a caller that rebuilds a tape often (the receiver) reads each span once."""
+
+
+def build_tape(tape_id: str, spans: list[Span], logs: list[LogEvent], source: str = TAG,
+               readings: Readings | None = None) -> Built:
     """The tape of these spans; `source` names where they came from (tag and `metadata.source`)."""
-    return _Build(tape_id, spans, logs, source).run()
+    return _Build(tape_id, spans, logs, source, {} if readings is None else readings).run()
 
 
 class _Build:
-    def __init__(self, tape_id: str, spans: list[Span], logs: list[LogEvent], source: str) -> None:
+    def __init__(self, tape_id: str, spans: list[Span], logs: list[LogEvent], source: str, known: Readings) -> None:
         self.tape_id = tape_id
         self.source = source
         self.by_id = {s.span_id: s for s in spans}
         self.logs: dict[str, list[LogEvent]] = {}
         for log in sorted(logs, key=lambda e: (e.time_ns, e.key())):
             self.logs.setdefault(log.span_id, []).append(log)
-        self.readings = {s.span_id: read_span(s, self.logs.get(s.span_id, [])) for s in spans}
+        self.readings: dict[str, Reading] = {}
+        for span in spans:
+            mine = self.logs.get(span.span_id, [])
+            key = (span.trace_id, span.span_id, len(mine))
+            if key not in known:
+                known[key] = read_span(span, mine)
+            self.readings[span.span_id] = known[key]
         self.children: dict[str, list[Span]] = {}
         for span in spans:
             parent = span.parent_id if span.parent_id in self.by_id else ""

@@ -92,11 +92,11 @@ def _model_call(span: Span, logs: list[LogEvent]) -> ModelCall:
     details = next((e for e in logs if e.name == _DETAILS_EVENT), None)
     if details is not None:  # the current form as a log record: the same attributes, structured
         attrs = {**details.attributes, **{k: v for k, v in attrs.items() if v not in (None, "")}}
-    messages, answer = _current(attrs)
-    if messages is None:
-        messages, answer = _flattened(attrs)
-    if messages is None:
-        messages, answer = _events([*[(e.name, e.attributes) for e in span.events], *[(e.name, _body(e)) for e in logs]])
+    events = [*[(e.name, e.attributes) for e in span.events], *[(e.name, _body(e)) for e in logs]]
+    forms = [_current(attrs), _flattened(attrs), _events(events)]
+    # Each half may come from a different form (input on a log record, output on the span).
+    messages = next((m for m, _ in forms if m is not None), None)
+    answer = next((a for _, a in forms if a is not None), None)
     return ModelCall(
         model=str(attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model") or ""),
         messages=messages or [], answer=answer or ChatAnswer(), tools=_tools(attrs), params=_params(attrs, _PARAMS),
@@ -115,17 +115,19 @@ def _body(event: LogEvent) -> dict[str, Any]:
 
 def _current(attrs: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, ChatAnswer | None]:
     given = _json(attrs.get("gen_ai.input.messages"))
-    if not isinstance(given, list):
-        return None, None
-    messages: list[dict[str, Any]] = []
-    system = _json(attrs.get("gen_ai.system_instructions"))
-    if isinstance(system, list) and system:
-        messages.append({"role": "system", "content": _parts_text(system)})
-    for message in given:
-        if isinstance(message, dict):
-            messages += _from_parts(message)
+    messages: list[dict[str, Any]] | None = None
+    if isinstance(given, list):
+        messages = []
+        system = _json(attrs.get("gen_ai.system_instructions"))
+        if isinstance(system, list) and system:
+            messages.append({"role": "system", "content": _parts_text(system)})
+        for message in given:
+            if isinstance(message, dict):
+                messages += _from_parts(message)
     output = _json(attrs.get("gen_ai.output.messages"))
-    first = output[0] if isinstance(output, list) and output and isinstance(output[0], dict) else {}
+    if not isinstance(output, list):
+        return messages, None
+    first = output[0] if output and isinstance(output[0], dict) else {}
     parts = first.get("parts") if isinstance(first.get("parts"), list) else []
     return messages, ChatAnswer(content=_parts_text(parts), tool_calls=_part_calls(parts))
 
@@ -168,13 +170,12 @@ def _tools(attrs: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 def _flattened(attrs: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, ChatAnswer | None]:
     prompts = indexed(attrs, "gen_ai.prompt")
-    if not prompts:
-        return None, None
     messages = [chat_message(str(p.get("role") or "user"), _text(p.get("content")), _flat_calls(p),
-                             tool_call_id=str(p.get("tool_call_id") or "")) for p in prompts]
+                             tool_call_id=str(p.get("tool_call_id") or "")) for p in prompts] or None
     completions = indexed(attrs, "gen_ai.completion")
-    first = completions[0] if completions else {}
-    return messages, ChatAnswer(content=_text(first.get("content")), tool_calls=_flat_calls(first))
+    if not completions:
+        return messages, None
+    return messages, ChatAnswer(content=_text(completions[0].get("content")), tool_calls=_flat_calls(completions[0]))
 
 
 def _flat_calls(fields: dict[str, Any]) -> tuple[ChatToolCall, ...]:
@@ -203,9 +204,7 @@ def _events(events: list[tuple[str, dict[str, Any]]]) -> tuple[list[dict[str, An
             messages.append(chat_message(role, content_text(_json(fields.get("content")) or fields.get("content")),
                                          openai_tool_calls(_json(fields.get("tool_calls"))),
                                          tool_call_id=str(fields.get("id") or "") if role == "tool" else ""))
-    if not messages and answer is None:
-        return None, None
-    return messages, answer or ChatAnswer()
+    return messages or None, answer
 
 
 def _choice(fields: dict[str, Any]) -> ChatAnswer:

@@ -16,13 +16,15 @@ import threading
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from tape_studio.core.interop.traces.builder import Built, build_tape, group_key, tape_id_for
+from tape_studio.core.interop.traces.builder import Built, Readings, build_tape, group_key, tape_id_for
 from tape_studio.core.interop.traces.spans import LogEvent, Span, TraceBatch
 from tape_studio.core.store import Store
 from tape_studio.core.tape import utc_now
 
 _LOCK = threading.Lock()
 """One batch at a time per process: a rebuild must see every piece written before it."""
+_READINGS: Readings = {}
+_READINGS_KEPT = 200_000
 
 
 class IngestReport(BaseModel):
@@ -68,7 +70,9 @@ def rebuild(store: Store, tape_id: str) -> Built | None:
     marks = ",".join("?" * len(traces))
     logs = [LogEvent.model_validate_json(row[0]) for row in
             store.query(f"SELECT data FROM otel_logs WHERE trace_id IN ({marks}) ORDER BY key", traces)]
-    built = build_tape(tape_id, spans, logs)
+    if len(_READINGS) > _READINGS_KEPT:
+        _READINGS.clear()
+    built = build_tape(tape_id, spans, logs, readings=_READINGS)
     store.sync_tape(built.tape, built.calls)
     return built
 

@@ -10,9 +10,10 @@ arrival order), and the response is sent once the batch is committed.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from tape_studio.core.errors import InputError
 from tape_studio.core.interop.traces.ingest import IngestReport, ingest
 from tape_studio.core.interop.traces.otlp_decode import MAX_BODY_BYTES, Signal, decode_body
+from tape_studio.core.interop.traces.spans import TraceBatch
 from tape_studio.core.store import Store
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4318
@@ -44,7 +46,9 @@ class Receiver:
         self.on_batch = on_batch
         self.on_reject = on_reject
         self.stats = ReceiverStats()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlp-writer")
+        self._queue: queue.Queue[tuple[TraceBatch, Future[IngestReport]] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write, name="otlp-writer", daemon=True)
+        self._writer.start()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -67,17 +71,40 @@ class Receiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        self._writer.shutdown(wait=True)
+        self._queue.put(None)
+        self._writer.join()
 
     def receive(self, body: bytes, content_type: str, encoding: str, signal: Signal) -> IngestReport:
         """Decodes (raising InputError for a bad payload) and ingests one request body."""
         batch = decode_body(body, content_type, encoding, signal)
-        report = self._writer.submit(ingest, self.store, batch).result()
-        self.stats.spans += report.new_spans
-        self.stats.logs += report.new_logs
-        if self.on_batch is not None:
-            self.on_batch(report)
-        return report
+        done: Future[IngestReport] = Future()
+        self._queue.put((batch, done))
+        return done.result()
+
+    def _write(self) -> None:
+        """The one writer: batches waiting together are stored and rebuilt together (a tape that
+        many exporters feed is rebuilt once per round, not once per request)."""
+        while (item := self._queue.get()) is not None:
+            waiting = [item]
+            while len(waiting) < 64 and not self._queue.empty():
+                more = self._queue.get()
+                if more is None:
+                    self._queue.put(None)
+                    break
+                waiting.append(more)
+            merged = TraceBatch(spans=[s for b, _ in waiting for s in b.spans], logs=[e for b, _ in waiting for e in b.logs])
+            try:
+                report = ingest(self.store, merged)
+            except Exception as exc:  # noqa: BLE001  (each waiting request is answered with it)
+                for _, done in waiting:
+                    done.set_exception(exc)
+                continue
+            self.stats.spans += report.new_spans
+            self.stats.logs += report.new_logs
+            if self.on_batch is not None:
+                self.on_batch(report)
+            for _, done in waiting:
+                done.set_result(report)
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
