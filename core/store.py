@@ -222,6 +222,10 @@ class Store:
             for call in calls:
                 _insert_call(conn, call)
             _upsert_tape(conn, tape)
+            # A derived tape's context and start change as pieces arrive (an ordinary upsert keeps them).
+            conn.execute("UPDATE tapes SET context = ?, created_at = ? WHERE id = ?",
+                         (None if tape.context is None else json.dumps(tape.context), tape.metadata.created_at.isoformat(),
+                          tape.id))
             stored = [row[0] for row in conn.execute("SELECT data FROM steps WHERE tape_id = ? ORDER BY idx", (tape.id,))]
             new = [step.model_dump_json() for step in tape.steps]
             keep = next((n for n, (a, b) in enumerate(zip(stored, new, strict=False)) if a != b), min(len(stored), len(new)))

@@ -119,6 +119,8 @@ class _Build:
             self._mark_last_work(root, self._frame_root(root).span_id)
         for root in roots:
             self._root(root)
+        top = self._frame_root(roots[0]) if roots else None
+        self.agent = self._meaning(top).name if top is not None and isinstance(self._meaning(top), AgentRun) else ""
         return Built(tape=self._tape(roots), calls=self.calls, spans=len(self.by_id), spans_in_context=len(self.context_spans),
                      conventions=Counter(r.convention for r in self.readings.values() if r.convention),
                      attributes_kept=self.kept)
@@ -217,7 +219,8 @@ class _Build:
         if error:
             self.steps.append(ErrorStep(source="llm", message=error, metadata=meta))
             return
-        steps = answer_steps(call.answer, final=final, metadata=meta)
+        empty = not call.answer.content and not call.answer.tool_calls
+        steps = [] if empty else answer_steps(call.answer, final=final, metadata=meta)
         for step in steps:
             if isinstance(step, ToolCall) and "tool_call_id" in step.metadata.other:
                 self.pending[str(step.metadata.other["tool_call_id"])] = step.tool
@@ -288,7 +291,7 @@ class _Build:
         failed = [r for r in roots if r.status_code == STATUS_ERROR and not r.parent_id]
         finished = any(not r.parent_id for r in roots)
         status = "failed" if failed else "completed" if finished else "running"
-        agent = self._agent_name()
+        agent = self.agent or self._agent_name()
         traces = sorted({s.trace_id for s in spans})
         metadata = TapeMetadata(
             id=self.tape_id, agent=agent, author=agent, status=status,
