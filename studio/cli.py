@@ -334,7 +334,7 @@ def _import_paths(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".yaml", ".yml"))
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".jsonl", ".eval", ".yaml", ".yml"))
         else:
             found.append(path)
     return found

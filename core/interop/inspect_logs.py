@@ -39,12 +39,19 @@ def load_archive(path: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> dict[str, An
     if path.stat().st_size > max_bytes:
         raise InputError(f"{path}: {path.stat().st_size:,} bytes is over the import limit of {max_bytes:,}")
     try:
+        import zipfile_zstd  # noqa: F401  (Inspect compresses with zstd; this package, its dependency, teaches zipfile it)
+    except ImportError:
+        pass
+    try:
         with zipfile.ZipFile(path) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_ARCHIVE_BYTES:
                 raise InputError(f"{path}: the archive inflates past {MAX_ARCHIVE_BYTES} bytes")
             names = archive.namelist()
             log = json.loads(archive.read("header.json")) if "header.json" in names else {}
             log["samples"] = [json.loads(archive.read(n)) for n in sorted(names) if n.startswith("samples/")]
+    except NotImplementedError:
+        raise InputError(f"{path}: this .eval archive is zstd-compressed; install inspect-ai (or zipfile-zstd), or "
+                         "convert it with `inspect log convert --to json`") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError(f"{path}: not a readable Inspect .eval archive: {exc}") from None
     return log
