@@ -170,3 +170,26 @@ def test_log_records_before_their_spans_join_the_tape_when_the_spans_come(receiv
     tape = only_tape(store)
     call = store.calls_for_tape(tape.id)[0]
     assert call.messages == [{"role": "user", "content": "count to one"}]
+
+
+def test_tape_studio_collect_serves_until_interrupted_and_reports_each_tape(tmp_path: Any) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    collect = subprocess.Popen([sys.executable, "-m", "tape_studio.studio.cli", "collect", "--port", "0",
+                                "--store", str(tmp_path / "s.sqlite")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert collect.stderr is not None and collect.stdout is not None
+    banner = collect.stderr.readline()
+    url = re.search(r"(http://127\.0\.0\.1:\d+)/v1/traces", banner)
+    assert url is not None, banner
+    assert _post(url.group(1), _body(_spans(2)))[0] == 200
+    line = collect.stdout.readline()
+    assert "completed" in line and "4 steps" in line and "looper" in line
+    assert _post(url.group(1), b"junk", "application/json")[0] == 400
+    assert "rejected: 400 invalid JSON" in collect.stderr.readline()
+    collect.send_signal(signal.SIGINT)
+    assert collect.wait(30) == 0
+    assert "received 4 new spans" in collect.stderr.read()
