@@ -63,7 +63,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from tape_studio.core.interop.traces.receiver import Receiver
     from tape_studio.core.workspace import Workspace
 
-    ws = Workspace(args.store)
+    ws = Workspace(args.store, agents=args.agents)
     printer = _BatchPrinter(ws, args.json)
     try:
         receiver = Receiver(ws.store, host=args.host, port=args.port, on_batch=printer.batch, on_reject=printer.reject)
@@ -76,7 +76,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if args.studio:
             from tape_studio.studio.launch import launch
 
-            return launch(store=str(ws.store.path), port=args.studio_port)
+            return launch(store=str(ws.store.path), port=args.studio_port, agents=args.agents)
         receiver.wait()
     except KeyboardInterrupt:
         pass
@@ -110,7 +110,7 @@ def cmd_reask(args: argparse.Namespace) -> int:
     from tape_studio.core.reask import RequestEdit, recorded_request, reask
     from tape_studio.core.workspace import Workspace
 
-    ws = Workspace(args.store, model=args.model, mode=args.llm_mode)
+    ws = Workspace(args.store, model=args.model, mode=args.llm_mode, agents=args.agents)
     edit = RequestEdit(model=args.model, messages=_json_arg("--edit-messages", args.edit_messages, list),
                        tools=_json_arg("--edit-tools", args.edit_tools, (list, type(None))),
                        params=_json_arg("--edit-params", args.edit_params, dict))
