@@ -11,7 +11,8 @@ from tape_studio.studio.evaluation import aggregate_rows, change_rows, label, ru
 from tape_studio.studio.state import get_workspace
 
 FORMAT_LABELS = {"bundle": "Tape Studio bundle (tapes + LLM calls)", "sft": "SFT: OpenAI chat fine-tuning JSONL",
-                 "dpo": "DPO: preference pairs from forks", "otel": "OpenTelemetry traces (OTLP JSON)"}
+                 "dpo": "DPO: preference pairs from forks", "otel": "OpenTelemetry traces (OTLP JSON)",
+                 "openinference": "OpenInference traces (OTLP JSON, for Phoenix)"}
 EXPORT_RESULT = "data_export_result"
 EVAL_RUNS = "data_eval_runs"
 """Evaluations run in this session: spec, split and the score and tape id per example (never tapes)."""
@@ -80,7 +81,7 @@ with export_tab:
 with import_tab:
     st.caption("Tape Studio bundles, TapeAgents tapes (JSON or YAML; add their tapedata.sqlite to link LLM calls) "
                "and Tape Studio OTLP exports. Each file is imported whole or not at all.")
-    uploads = st.file_uploader("Tape files", type=["json", "yaml", "yml", "sqlite"], accept_multiple_files=True,
+    uploads = st.file_uploader("Tape files", type=["json", "jsonl", "eval", "yaml", "yml", "sqlite"], accept_multiple_files=True,
                                key="data_import_files")
     if st.button("Import", type="primary", disabled=not uploads, key="data_import_button"):
         for result in import_uploads(ws, uploads or []):

@@ -22,6 +22,7 @@ FILE_NAMES: dict[ExportFormat, tuple[str, str]] = {
     "sft": ("sft.jsonl", "application/jsonl"),
     "dpo": ("dpo.jsonl", "application/jsonl"),
     "otel": ("traces.otlp.json", "application/json"),
+    "openinference": ("traces.openinference.json", "application/json"),
 }
 """Download name and MIME type per export format."""
 

@@ -31,8 +31,10 @@ def reask_panel(ws: Any, tape_id: str, cursor: int, step: StepBase | None) -> No
         return
     with st.expander(f"↻ Re-ask the model (steps {found.start}–{found.end - 1})"):
         st.caption(plain(_agent_note(ws, tape)))
-        recorded = edited_request(found.call, RequestEdit())
         key = f"reask_{found.call.prompt_id}"
+        if not st.toggle("Edit the request and preview the call", key=f"{key}_open"):
+            return  # the editors and the preview (which may price the call) only when asked for
+        recorded = edited_request(found.call, RequestEdit())
         model = st.text_input("Model (any litellm model)", value=recorded.model, key=f"{key}_model")
         messages = st.text_area("Messages (JSON)", value=json.dumps(recorded.messages, indent=1, ensure_ascii=False),
                                 height=220, key=f"{key}_messages")

@@ -37,6 +37,7 @@ def test_a_model_step_can_be_reasked_with_another_model_and_opens_the_fork(studi
     assert any("Re-ask the model" in e.label for e in at.expander)
     assert any("No agent named support-bot is loaded" in c.value for c in at.caption)
     key = f"reask_{CALL.prompt_id}"
+    at.toggle(key=f"{key}_open").set_value(True).run()
     assert '"content": "hi"' in at.text_area(key=f"{key}_messages").value
     at.text_input(key=f"{key}_model").set_value("fake/panel-echo").run()
     numbers = {m.label: m.value for m in at.metric}
@@ -55,6 +56,7 @@ def test_bad_json_in_the_request_is_one_message_and_no_button(studio_store: Path
     ws.store.save_tape(TAPE, [CALL])
     at = _page(1)
     key = f"reask_{CALL.prompt_id}"
+    at.toggle(key=f"{key}_open").set_value(True).run()
     at.text_area(key=f"{key}_messages").set_value("[oops").run()
     assert any("Messages: invalid JSON" in e.value for e in at.error)
     assert not [b for b in at.button if b.key == f"{key}_go"]
