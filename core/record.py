@@ -154,10 +154,17 @@ class record:  # noqa: N801  (used like a function: `with record(...)`, `@record
         self._frames: list[tuple[Frame, contextvars.Token[Frame | None]]] = []
 
     def __enter__(self) -> Frame:
+        frame = self.start()
+        self._frames.append((frame, _FRAME.set(frame)))
+        return frame
+
+    def start(self, detached: bool = False) -> Frame:
+        """Opens the session (or frame) without making it this context's; `finish` ends it. A detached
+        session is not offered to other threads either (the litellm callback form uses one)."""
         from tape_studio.core.record_clients import install
 
         install(self.clients)
-        parent = current_frame()
+        parent = None if detached else current_frame()
         task = (self.task or "").strip()
         if parent is not None:
             frame = Frame(parent.recording, self.agent, parent)
@@ -165,8 +172,8 @@ class record:  # noqa: N801  (used like a function: `with record(...)`, `@record
                                              metadata=StepMetadata(agent=parent.agent, other={"recorded": True})))
         else:
             frame = Frame(self._open(task), self.agent, None)
-            _OPEN.append(frame)
-        self._frames.append((frame, _FRAME.set(frame)))
+            if not detached:
+                _OPEN.append(frame)
         return frame
 
     def _open(self, task: str) -> _Recording:
@@ -183,6 +190,10 @@ class record:  # noqa: N801  (used like a function: `with record(...)`, `@record
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         frame, token = self._frames.pop()
         _FRAME.reset(token)
+        self.finish(frame, error)
+
+    def finish(self, frame: Frame, error: BaseException | None = None) -> None:
+        """Closes a frame: its answer (or the error), and for the root the tape's status."""
         if frame.parent is None and frame in _OPEN:
             _OPEN.remove(frame)
         meta = StepMetadata(agent=frame.agent, other={"recorded": True})

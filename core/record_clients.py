@@ -285,6 +285,7 @@ class RecordedStream:
 
 
 _CALLBACK_CLASS: Any = None
+_callback_lock = threading.Lock()
 
 
 def litellm_callback(agent: str = "litellm", frame: Frame | None = None) -> Any:
@@ -315,18 +316,25 @@ class _CallbackMixin:
         found = self._frame or current_frame()
         if found is not None:
             return found
-        if self._own is None:
-            from tape_studio.core.record import record
+        with _callback_lock:
+            if self._own is None:
+                from tape_studio.core.record import record
 
-            self._own = record(self._agent)
-            self._frame = self._own.__enter__()
+                self._own = record(self._agent)
+                self._frame = self._own.start(detached=True)  # litellm calls back on threads of its own
         return self._frame  # type: ignore[return-value]
+
+    @property
+    def tape_id(self) -> str | None:
+        """The tape this callback records into (None before its first call, if it opens its own)."""
+        frame = self._frame or current_frame()
+        return frame.tape_id if frame is not None else None
 
     def close(self) -> None:
         """Ends the session this callback opened itself (if it did)."""
-        if self._own is not None:
-            self._own.__exit__(None, None, None)
-            self._own = self._frame = None
+        if self._own is not None and self._frame is not None:
+            self._own.finish(self._frame)
+            self._own = None
 
     def _record(self, kwargs: dict[str, Any], response: Any, error: str, start: Any, end: Any) -> None:
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or kwargs.get("metadata") or {}

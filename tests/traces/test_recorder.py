@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import openai
@@ -148,15 +149,18 @@ def test_outside_a_session_nothing_is_recorded(fake: FakeOpenAI, store: Store) -
     assert [row.n_steps for row in store.list_tapes()] == [0]
 
 
-def test_the_litellm_callback_form_records_calls_litellm_reports(fake: FakeOpenAI, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_litellm_callback_form_records_calls_litellm_reports(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     litellm = litellm_module()
-    with tape_studio.record("callbacks", store=store) as session:
-        callback = session.litellm_callback()
+    callback = tape_studio.litellm_callback("callbacks")  # no record block: it opens a session of its own
     monkeypatch.setattr(litellm, "callbacks", [callback])
     litellm.completion(model="openai/m", api_base=fake.url, messages=[{"role": "user", "content": "from callback"}])
-    _wait_for(lambda: store.load_tape(session.tape_id).steps)
-    tape = store.load_tape(session.tape_id)
-    assert [s.summary() for s in tape.steps] == ["echo: from callback"]
+    _wait_for(lambda: callback.tape_id is not None)
+    store = Store(os.environ["TAPE_STUDIO_HOME"] + "/store.sqlite")
+    _wait_for(lambda: store.load_tape(callback.tape_id).steps)
+    callback.close()
+    tape = store.load_tape(callback.tape_id)
+    assert [s.summary() for s in tape.steps] == ["echo: from callback", "echo: from callback"]
+    assert [s.kind for s in tape.steps] == ["thought", "final_answer"] and tape.metadata.status == "completed"
     assert store.calls_for_tape(tape.id)[0].messages == [{"role": "user", "content": "from callback"}]
 
 
