@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from openai_fake import FakeOpenAI, fake_openai
+from trace_helpers import KEY
 
 from tape_studio.core.store import Store
-
-KEY = "sk-test-0123456789-never-stored"
 
 
 @pytest.fixture(autouse=True)

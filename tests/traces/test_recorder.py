@@ -10,9 +10,8 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import KEY
 from openai_fake import ANSWER, FakeOpenAI
-from trace_helpers import WEATHER, kinds, store_bytes
+from trace_helpers import KEY, WEATHER, kinds, store_bytes
 
 import tape_studio
 from tape_studio.core.llm import litellm_module

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY
 from openai_fake import ANSWER, FakeOpenAI
-from trace_helpers import kinds, only_tape, store_bytes
+from trace_helpers import KEY, kinds, only_tape, store_bytes
 
 from tape_studio.core.interop.traces.receiver import Receiver
 from tape_studio.core.store import Store

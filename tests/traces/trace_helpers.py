@@ -5,6 +5,8 @@ from __future__ import annotations
 from tape_studio.core.store import Store
 from tape_studio.core.tape import Tape
 
+KEY = "sk-test-0123456789-never-stored"
+"""The API key the tests put in the environment, as a user's would be; it must never be stored."""
 WEATHER = {"type": "function", "function": {"name": "weather", "description": "Weather of a city.",
                                             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
 
