@@ -23,7 +23,7 @@ from tape_studio.core.chat_steps import ChatAnswer, answer_of_response, answer_s
 from tape_studio.core.errors import InputError, NotFoundError, ReplayMissError
 from tape_studio.core.llm import LLMCall, litellm_module
 from tape_studio.core.preview import CallEstimate, RerunPreview
-from tape_studio.core.record_clients import scrub
+from tape_studio.core.redact import redact
 from tape_studio.core.tape import FinalAnswer, StepBase, StepMetadata, Tape, ToolCall, fork_tape
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def ask(ws: Workspace, request: LLMRequest) -> LLMCall:
     try:
         response = _send(request)
     except Exception as exc:  # every provider fault is recorded on the call
-        error = scrub(_short(exc))[:500]
+        error = redact(_short(exc))[:500]
         return _call(request, CachedResponse(output=""), time.perf_counter() - started, cached=False, error=error)
     answer: ChatAnswer = answer_of_response(response)
     tokens = usage_of_response(response)

@@ -4,7 +4,8 @@ Inside the block every chat call made through litellm or the official `openai` c
 async, streaming; see core/record_clients.py) becomes an `LLMCall` and the steps its answer made,
 and every traced tool (`@session.tool`, or `@traced_tool` anywhere) its call and result. Each step
 is committed to the store as it happens, with `append_step`, the durability `run` has: a process
-killed mid-session keeps every step it committed. A `record` block inside another (or a traced
+killed mid-session keeps every step it committed, and its tape shows `interrupted` (the session
+holds the tape's lease, as `run` does). A `record` block inside another (or a traced
 sub-agent function) is a frame on the same tape: `call_agent`, its steps, its `final_answer`.
 
 `record` is also a decorator: the function's first text argument is the task (unless one is
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 from tape_studio.core import config
 from tape_studio.core.chat_steps import ChatAnswer, answer_steps
+from tape_studio.core.leases import Lease, release, take, tape_subject
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.store import Store
 from tape_studio.core.tape import (
@@ -60,6 +62,7 @@ class _Recording:
         self.tape_id = tape.id
         self.length = len(tape.steps)
         self.lock = threading.Lock()
+        self.lease: Lease | None = None
 
     def append(self, step: StepBase, call: LLMCall | None = None) -> int:
         with self.lock:
@@ -183,6 +186,8 @@ class record:  # noqa: N801  (used like a function: `with record(...)`, `@record
         tape = Tape(metadata=metadata)
         store.save_tape(tape)
         recording = _Recording(store, tape)
+        # Like a run, a recording holds its tape's lease: if the process dies, the tape shows interrupted.
+        recording.lease = take(store, tape_subject(tape.id))
         if task:
             recording.append(Task(text=task, metadata=StepMetadata(agent=self.agent)))
         return recording
@@ -194,6 +199,14 @@ class record:  # noqa: N801  (used like a function: `with record(...)`, `@record
 
     def finish(self, frame: Frame, error: BaseException | None = None) -> None:
         """Closes a frame: its answer (or the error), and for the root the tape's status."""
+        try:
+            self._close(frame, error)
+        finally:
+            if frame.parent is None and frame.recording.lease is not None:
+                release(frame.store, frame.recording.lease)
+                frame.recording.lease = None
+
+    def _close(self, frame: Frame, error: BaseException | None) -> None:
         if frame.parent is None and frame in _OPEN:
             _OPEN.remove(frame)
         meta = StepMetadata(agent=frame.agent, other={"recorded": True})

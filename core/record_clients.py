@@ -14,8 +14,6 @@ import contextvars
 import functools
 import importlib
 import json
-import os
-import re
 import sys
 import threading
 import time
@@ -34,6 +32,7 @@ from tape_studio.core.chat_steps import (
 )
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.record import Frame, current_frame
+from tape_studio.core.redact import redact
 
 CLIENTS = ("litellm", "openai")
 _INSIDE_LITELLM: contextvars.ContextVar[bool] = contextvars.ContextVar("tape_studio_inside_litellm", default=False)
@@ -183,7 +182,7 @@ def _commit(frame: Frame, request: dict[str, Any], answer: ChatAnswer, usage: tu
 
 def _record_error(frame: Frame, request: dict[str, Any], exc: Exception, started: float) -> None:
     _commit(frame, request, ChatAnswer(), (0, 0), time.perf_counter() - started, 0.0,
-            error=scrub(f"{type(exc).__name__}: {exc}")[:500])
+            error=redact(f"{type(exc).__name__}: {exc}")[:500])
 
 
 def _plain(value: Any) -> Any:
@@ -197,17 +196,6 @@ def _address(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
-
-
-def scrub(text: str) -> str:
-    """`text` with the value of every secret-looking environment variable masked (provider errors may echo keys)."""
-    for name, value in os.environ.items():
-        if _SECRET_NAME.search(name) and len(value) >= 8 and value in text:
-            text = text.replace(value, "***")
-    return text
 
 
 class RecordedStream:
@@ -355,7 +343,7 @@ class _CallbackMixin:
         self._record(kwargs, response_obj, "", start_time, end_time)
 
     def log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
-        self._record(kwargs, None, scrub(str(kwargs.get("exception") or "error"))[:500], start_time, end_time)
+        self._record(kwargs, None, redact(str(kwargs.get("exception") or "error"))[:500], start_time, end_time)
 
     async def async_log_failure_event(self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any) -> None:
         self.log_failure_event(kwargs, response_obj, start_time, end_time)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from tape_studio.core.errors import InputError
+from tape_studio.studio.terminal import clean
 
 COLLECT_EXAMPLES = """\
 examples:
@@ -29,14 +29,6 @@ examples:
   tape-studio reask TAPE_ID --at 3 --model openai/gpt-4o-mini
   tape-studio reask TAPE_ID --at 3 --edit-messages '[{"role": "user", "content": "Be brief."}]'
 """
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
-
-
-def terminal_text(text: str) -> str:
-    """Text from a trace, safe to print: control characters (terminal escapes) shown as `\\xNN`."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 def add_trace_commands(sub: Any, common: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
     from tape_studio.core.interop.traces.receiver import DEFAULT_HOST, DEFAULT_PORT
 
@@ -100,10 +92,10 @@ class _BatchPrinter:
         for tape_id in report.tapes:
             row = self.ws.store.summary(tape_id)
             print(f"{tape_id}  {row.status:<9} {row.n_steps:>4} steps  {row.n_llm_calls:>3} calls  "
-                  f"{terminal_text(row.agent)[:20]:<20} {terminal_text(row.title)[:60]}", flush=True)
+                  f"{clean(row.agent)[:20]:<20} {clean(row.title)[:60]}", flush=True)
 
     def reject(self, reason: str) -> None:
-        print(f"rejected: {terminal_text(reason)}", file=sys.stderr, flush=True)
+        print(f"rejected: {clean(reason)}", file=sys.stderr, flush=True)
 
 
 def cmd_reask(args: argparse.Namespace) -> int:
@@ -128,7 +120,7 @@ def cmd_reask(args: argparse.Namespace) -> int:
         return 1 if call.error else 0
     for index in range(fork.metadata.fork_step or 0, len(fork.steps)):
         step = fork.steps[index]
-        print(f"{index:>4}  {step.family:<11} {terminal_text(step.summary())}")
+        print(f"{index:>4}  {step.family:<11} {clean(step.summary())}")
     source = "the cache" if call.cached else call.model
     print(f"fork {fork.id} of {args.tape_id} at step {fork.metadata.fork_step}: answered by {source}, "
           f"{call.prompt_tokens + call.completion_tokens} tokens" + (f"; error: {call.error}" if call.error else ""))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from openai_fake import FakeOpenAI
 
+from tape_studio.core.leases import mark_interrupted
 from tape_studio.core.store import Store
 
 RUNNER = Path(__file__).with_name("record_runner.py")
@@ -30,8 +31,9 @@ def test_every_committed_step_survives_a_kill_at_a_random_moment(fake: FakeOpenA
         os.kill(victim.pid, signal.SIGKILL)  # mid-loop: maybe inside a model call, maybe inside a commit
         victim.wait(30)
         store = Store(store_path)
+        assert mark_interrupted(store) == [tape_id]  # the dead recorder's lease tells
         tape = store.load_tape(tape_id)
-        assert len(tape.steps) >= committed and tape.metadata.status == "running"
+        assert len(tape.steps) >= committed and tape.metadata.status == "interrupted"
         assert [s.kind for s in tape.steps[:3]] == ["task", "tool_call", "tool_result"]
         linked = {s.metadata.prompt_id for s in tape.steps if s.metadata.prompt_id}
         assert linked == {c.prompt_id for c in store.calls_for_tape(tape_id)}  # no step without its call
