@@ -168,8 +168,8 @@ MIGRATIONS[4] = """
 """
 
 # Spans and log records received over OTLP or imported from trace files (core/interop/traces/ingest.py),
-# kept so that pieces of a trace arriving later rebuild its tape whole. (Number provisional: issue 10.)
-MIGRATIONS[8] = """
+# kept so that pieces of a trace arriving later rebuild its tape whole.
+MIGRATIONS[5] = """
     CREATE TABLE otel_spans (
         trace_id TEXT NOT NULL,
         span_id TEXT NOT NULL,
