@@ -4,7 +4,7 @@ import streamlit as st
 
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.interop.exporting import EXPORT_FORMATS, TapeSelection
-from tape_studio.core.learning.datasets import BUILTIN as BUILTIN_DATASETS
+from tape_studio.core.learning.datasets import DATASETS
 from tape_studio.core.learning.datasets import SPLITS
 from tape_studio.studio.data import FILE_NAMES, export_download, import_uploads, skipped_rows
 from tape_studio.studio.evaluation import aggregate_rows, change_rows, label, run_evaluation
@@ -26,8 +26,8 @@ with evaluate_tab:
     specs = [*loaded, *(f"{s.name}@{s.id}" for s in ws.store.list_specs() if s.id not in loaded.values())]
     spec_col, set_col, split_col = st.columns(3)
     spec_ref = spec_col.selectbox("Agent spec", specs, key="data_eval_agent")
-    dataset_ref = set_col.selectbox("Dataset", sorted(BUILTIN_DATASETS), key="data_eval_dataset",
-                                    accept_new_options=True, help="A built-in set, or the path of a JSONL file or folder.")
+    dataset_ref = set_col.selectbox("Dataset", DATASETS.in_order(), key="data_eval_dataset",
+                                    accept_new_options=True, help="A registered set (built-in or from a loaded agent source), or the path of a JSONL file or folder.")
     split = split_col.selectbox("Split", SPLITS, index=1, key="data_eval_split")
     st.caption("Uses the model and LLM mode saved in Settings. Each example becomes a stored, scored tape.")
     if st.button("Evaluate", type="primary", key="data_eval_run"):

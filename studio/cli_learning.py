@@ -21,12 +21,12 @@ examples:
 
 
 def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
-    from typing import get_args
-
-    from tape_studio.core.learning.datasets import SPLITS, MetricName
+    from tape_studio.core.learning.datasets import SPLITS
     from tape_studio.core.learning.gate import POLICIES
+    from tape_studio.core.learning.metrics import metric_names
 
-    metrics = list(get_args(MetricName))
+    # User metrics register when their source loads, after parsing: so the name is checked then.
+    metrics_help = f"metric name: {', '.join(metric_names())}, or one registered by a loaded source"
     # Where batch work runs: a parent parser, so train and eval spell it the same way.
     batch = argparse.ArgumentParser(add_help=False)
     batch.add_argument("--executor", choices=("threads", "ray"), default="threads",
@@ -36,14 +36,15 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     p = sub.add_parser("train", parents=[common, llm, batch], help="train an agent's prompts, tools and graph on a dataset",
                        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--agent", help="built-in agent, spec id or NAME@SPEC_ID to start from")
-    p.add_argument("--dataset", help="built-in set (qa, writer), a folder of train/val/test.jsonl, or a JSONL file")
+    p.add_argument("--dataset", help="a registered set (built-in: qa, writer; or one a loaded source registers), "
+                   "a folder of train/val/test.jsonl, or a JSONL file")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a stored run from its last committed step")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch", type=int, default=2, help="minibatch size")
     p.add_argument("--workers", type=int, default=2, help="threads for model calls")
     p.add_argument("--policy", choices=POLICIES, default="minibatch+val", help="gate policy (default minibatch+val)")
     p.add_argument("--optimizers", default="prompt,tool", help="comma list of prompt, tool, pipeline")
-    p.add_argument("--metric", choices=metrics, help="override the dataset's metric")
+    p.add_argument("--metric", help=f"override the dataset's metric ({metrics_help})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--optimizer-model", help="model for judge, backward and optimizers (default: the agent's)")
     p.add_argument("--max-llm-calls", type=int, help="budget: stop after this many model calls (cache hits free)")
@@ -55,7 +56,7 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     p.add_argument("--dataset", required=True)
     p.add_argument("--split", choices=SPLITS, default="test")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--metric", choices=metrics)
+    p.add_argument("--metric", help=f"override the dataset's metric ({metrics_help})")
 
 
 def _workspace(args: argparse.Namespace) -> Any:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from tape_studio.core.errors import NotFoundError, TapeStudioError
 from tape_studio.core.learning import records as rec
-from tape_studio.core.learning.datasets import BUILTIN
+from tape_studio.core.learning.datasets import DATASETS
 from tape_studio.core.learning.gate import POLICIES
 from tape_studio.core.learning.prompt_diff import marked, spec_diff
 from tape_studio.core.learning.records import StepRow, TrainingRun
@@ -34,8 +34,8 @@ def launch_form(ws: Workspace) -> None:
     with st.form("train_launch"):
         left, middle, right = st.columns(3)
         agent = left.selectbox("Agent", sorted(spec.name for spec in ws.agents()), key="train_agent")
-        dataset = left.selectbox("Dataset", sorted(BUILTIN), key="train_dataset", accept_new_options=True,
-                                 help="A built-in set, or the path of a JSONL file or folder of your own.")
+        dataset = left.selectbox("Dataset", DATASETS.in_order(), key="train_dataset", accept_new_options=True,
+                                 help="A registered set (built-in or from a loaded agent source), or the path of a JSONL file or folder of your own.")
         epochs = middle.number_input("Epochs", 1, 50, 2, key="train_epochs")
         batch = middle.number_input("Minibatch size", 1, 64, 2, key="train_batch")
         workers = middle.number_input("Workers", 1, 16, 2, key="train_workers")

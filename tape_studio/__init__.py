@@ -37,6 +37,10 @@ _EXPORTS: dict[str, str] = {
     "tool": "tape_studio.core.tools",
     "register_agent": "tape_studio.core.catalog",
     "load_agents": "tape_studio.core.plugins",
+    # evaluation and training data
+    "register_metric": "tape_studio.core.learning.metrics",
+    "MetricResult": "tape_studio.core.learning.metrics",
+    "register_dataset": "tape_studio.core.learning.datasets",
     # running
     "Workspace": "tape_studio.core.workspace",
     "run": "tape_studio.core.loop",
@@ -64,6 +68,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see; keep in step with _EXPORTS
     from tape_studio.core.catalog import register_agent
+    from tape_studio.core.learning.datasets import register_dataset
+    from tape_studio.core.learning.metrics import MetricResult, register_metric
     from tape_studio.core.loop import run
     from tape_studio.core.nodes import NodeType, View, register_node_type
     from tape_studio.core.plugins import load_agents

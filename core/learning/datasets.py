@@ -1,24 +1,30 @@
 """Datasets: examples `{"id", "input", "target"?}` in JSONL files, one file per split.
 
-Built-in sets ship beside this module (`data/<name>/<split>.jsonl`); a user's set is a folder
-with the same files, or a single JSONL file (its only split). Reading is strict: a malformed row
+A named set is registered with `register_dataset` (the built-in ones ship beside this module as
+`data/<name>/<split>.jsonl` and register the same way); any folder with those files, or a single
+JSONL file (its only split), loads by path. Reading is strict: a malformed row
 stops the load with `file:line: what is wrong`, since a silently skipped row skews every score.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tape_studio.core.errors import InputError, NotFoundError
+from tape_studio.core.learning.metrics import metric_names
+from tape_studio.core.registry import Registry, source_of_module
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
-MetricName = Literal["exact", "f1", "numeric", "answer", "judge"]
+MetricName = str
+"""A registered metric (core/learning/metrics.py `register_metric`) or `judge`."""
 _FIELDS = {"id", "input", "target"}
 
 
@@ -49,8 +55,37 @@ class Dataset(BaseModel):
         return self.splits[name]
 
 
-BUILTIN: dict[str, tuple[str, MetricName]] = {"qa": ("qa", "answer"), "writer": ("writer", "judge")}
-"""Built-in set -> (agent it was written for, metric); qa's answers come from the bundled knowledge base."""
+class DatasetSource(BaseModel):
+    """Where a named dataset's `<split>.jsonl` files are, and how it is scored by default."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    folder: Traversable | Path
+    metric: MetricName
+    agent: str = ""
+
+
+DATASETS: Registry[DatasetSource] = Registry("dataset")
+
+
+def register_dataset(name: str, folder: Traversable | Path | str, metric: MetricName = "answer", agent: str = "") -> DatasetSource:
+    """Makes `--dataset NAME` (and the Train and Data pages) find the splits in `folder`.
+
+    A relative `folder` is taken from the calling file's directory, so a plugin file can say
+    `register_dataset("travel", "data", agent="travel")`."""
+    caller = sys._getframe(1)
+    if isinstance(folder, str):
+        folder = Path(folder)
+    if isinstance(folder, Path) and not folder.is_absolute():
+        folder = Path(caller.f_code.co_filename).resolve().parent / folder
+    source = DatasetSource(name=name, folder=folder, metric=metric, agent=agent)
+    return DATASETS.add(name, source, source_of_module(caller.f_globals.get("__name__", "")))
+
+
+_BUNDLED = resources.files(__package__ or "tape_studio.core.learning").joinpath("data")
+register_dataset("qa", _BUNDLED.joinpath("qa"), metric="answer", agent="qa")  # answers from the bundled knowledge base
+register_dataset("writer", _BUNDLED.joinpath("writer"), metric="judge", agent="writer")
 
 
 def load_jsonl(path: Path | str, text: str | None = None) -> tuple[Example, ...]:
@@ -96,20 +131,33 @@ def _row(path: Path, number: int, line: str) -> Example:
     return Example(id=str(data["id"]), input=data["input"].strip(), target=None if target is None else str(target))
 
 
-def builtin_dataset(name: str) -> Dataset:
-    if name not in BUILTIN:
-        raise NotFoundError(f"no dataset named {name!r}; built-in datasets: {', '.join(sorted(BUILTIN))}")
-    agent, metric = BUILTIN[name]
-    folder = resources.files(__package__ or "tape_studio.core.learning").joinpath("data", name)
-    splits = {split: load_jsonl(f"{name}/{split}.jsonl", folder.joinpath(f"{split}.jsonl").read_text("utf-8"))
-              for split in SPLITS}
-    return Dataset(name=name, splits=splits, metric=metric, agent=agent)
+def check_metric(name: str) -> None:
+    """Stops before any model call when `name` is no metric: a misspelt name would cost a whole run."""
+    if name not in metric_names():
+        raise NotFoundError(f"no metric named {name!r} (known: {', '.join(metric_names())}); "
+                            "a metric of your own registers with @register_metric in a loaded source")
+
+
+def named_dataset(name: str) -> Dataset:
+    """The registered set `name` with every split its folder holds."""
+    source = DATASETS.get(name)
+    splits = {}
+    for split in SPLITS:
+        file = source.folder.joinpath(f"{split}.jsonl")
+        if file.is_file():
+            splits[split] = load_jsonl(f"{name}/{split}.jsonl", file.read_text("utf-8"))
+    if not splits:
+        raise InputError(f"dataset {name!r}: no train.jsonl, val.jsonl or test.jsonl in {source.folder}")
+    return Dataset(name=name, splits=splits, metric=source.metric, agent=source.agent)
 
 
 def load_dataset(ref: str, metric: MetricName | None = None) -> Dataset:
-    """A built-in set by name, a folder of `<split>.jsonl` files, or one JSONL file (its `train` split)."""
-    if ref in BUILTIN and not Path(ref).exists():
-        dataset = builtin_dataset(ref)
+    """A registered set by name, a folder of `<split>.jsonl` files, or one JSONL file (its `train` split)."""
+    if metric is not None:
+        check_metric(metric)
+    if ref in DATASETS and not Path(ref).exists():
+        dataset = named_dataset(ref)
+        check_metric(dataset.metric)
         return dataset.model_copy(update={"metric": metric}) if metric else dataset
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -119,7 +167,7 @@ def load_dataset(ref: str, metric: MetricName | None = None) -> Dataset:
     elif path.is_file():
         splits = {"train": load_jsonl(path)}
     else:
-        raise NotFoundError(f"no dataset {ref!r}: not a built-in set ({', '.join(sorted(BUILTIN))}), file or folder")
+        raise NotFoundError(f"no dataset {ref!r}: not a registered set ({', '.join(DATASETS.in_order())}), file or folder")
     examples = [e for split in splits.values() for e in split]
     default: MetricName = "answer" if all(e.target is not None for e in examples) else "judge"
     return Dataset(name=path.stem, splits=splits, metric=metric or default)

@@ -2,15 +2,24 @@
 
 The feedback is what the backward pass reads, so it says what was expected and what was wrong,
 not only a number. Real metrics come first; the LLM judge (judge.py) is for sets with no targets.
+
+A metric is a plain callable `(prediction, target) -> score in [0, 1]` (or a `MetricResult` with
+feedback of its own) registered with `@register_metric`; the built-in ones register the same way.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
+from collections.abc import Callable
+from typing import overload
 
 from pydantic import BaseModel, ConfigDict
+
+from tape_studio.core.errors import ConfigError
+from tape_studio.core.registry import Registry, source_of_module
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -25,6 +34,37 @@ class MetricResult(BaseModel):
     feedback: str
 
 
+MetricFunction = Callable[[str, str], "float | MetricResult"]
+
+METRICS: Registry[MetricFunction] = Registry("metric")
+"""Metric name -> `(prediction, target) -> score`. The judge is not here: it needs a model, not a target."""
+
+JUDGE = "judge"
+"""The metric name that scores with the LLM judge (judge.py) instead of a registered function."""
+
+
+@overload
+def register_metric(function: MetricFunction, /) -> MetricFunction: ...
+@overload
+def register_metric(*, name: str) -> Callable[[MetricFunction], MetricFunction]: ...
+def register_metric(function: MetricFunction | None = None, /, *, name: str | None = None):  # type: ignore[no-untyped-def]
+    """Registers `function(prediction, target) -> float in [0, 1] | MetricResult` under its own
+    name (or `name=`), so `--metric NAME`, datasets and the Train page can use it."""
+
+    def add(fn: MetricFunction) -> MetricFunction:
+        metric_name = name or getattr(fn, "__name__", "")
+        if metric_name == JUDGE:
+            raise ConfigError("the metric name 'judge' is reserved for the LLM judge")
+        return METRICS.add(metric_name, fn, source_of_module(getattr(fn, "__module__", "") or ""))
+
+    return add(function) if function is not None else add
+
+
+def metric_names() -> list[str]:
+    """Every metric a dataset or `--metric` may name, the judge included."""
+    return [*METRICS.in_order(), JUDGE]
+
+
 def normalize(text: str) -> str:
     """Lowercase, no punctuation, no articles, single spaces: 'The Euro.' and 'euro' compare equal."""
     text = text.lower()
@@ -32,10 +72,12 @@ def normalize(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+@register_metric(name="exact")
 def exact_match(prediction: str, target: str) -> float:
     return float(normalize(prediction) == normalize(target))
 
 
+@register_metric(name="f1")
 def token_f1(prediction: str, target: str) -> float:
     """Harmonic mean of token precision and recall after normalisation (SQuAD-style)."""
     predicted, wanted = normalize(prediction).split(), normalize(target).split()
@@ -56,6 +98,7 @@ def numbers_in(text: str) -> list[float]:
     return values
 
 
+@register_metric(name="numeric")
 def numeric_match(prediction: str, target: str) -> float:
     """1 when the target is a number and the prediction states it (e.g. '108' in 'It is 108.')."""
     wanted = numbers_in(target)
@@ -64,17 +107,28 @@ def numeric_match(prediction: str, target: str) -> float:
     return float(any(abs(value - wanted[0]) <= 1e-6 * max(1.0, abs(wanted[0])) for value in numbers_in(prediction)))
 
 
+@register_metric(name="answer")
+def best_answer_match(prediction: str, target: str) -> float:
+    """The best of exact, f1 and numeric: the default for short reference answers."""
+    return max(exact_match(prediction, target), token_f1(prediction, target), numeric_match(prediction, target))
+
+
 def score(metric: str, prediction: str, target: str) -> MetricResult:
-    """Scores with `metric`: exact, f1, numeric, or answer (the best of the three)."""
-    values = {"exact": exact_match(prediction, target), "f1": token_f1(prediction, target),
-              "numeric": numeric_match(prediction, target)}
-    if metric == "answer":
-        value = max(values.values())
-    elif metric in values:
-        value = values[metric]
+    """Scores with the registered metric named `metric`; a plain number gets feedback written here."""
+    function = METRICS.get(metric)
+    try:
+        value = function(prediction, target)
+    except Exception as exc:  # a user's metric: its failure is one line that names it, not a traceback
+        raise ConfigError(f"metric {metric!r} failed on prediction {prediction[:60]!r}: {type(exc).__name__}: {exc}") from None
+    if isinstance(value, MetricResult):
+        result = value
+    elif isinstance(value, (int, float)) and math.isfinite(value):  # True/False count as 1/0
+        result = MetricResult(score=float(value), feedback=_feedback(prediction, target, float(value)))
     else:
-        raise ValueError(f"unknown metric {metric!r}; expected exact, f1, numeric or answer")
-    return MetricResult(score=round(value, 4), feedback=_feedback(prediction, target, value))
+        raise ConfigError(f"metric {metric!r} returned {value!r}; a metric returns a number in [0, 1] or a MetricResult")
+    if not 0.0 <= result.score <= 1.0:
+        raise ConfigError(f"metric {metric!r} returned {result.score}; scores must lie in [0, 1]")
+    return result.model_copy(update={"score": round(result.score, 4)})
 
 
 def _feedback(prediction: str, target: str, value: float) -> str:

@@ -164,3 +164,28 @@ TRIP_PLANNER = ts.AgentSpec(
     ),
     edges=(ts.Edge(source="ask", target="advise"),),
 )
+
+
+# --- how answers are scored, and the set they are scored on -------------------------------------
+
+
+@ts.register_metric
+def travel_answer(prediction: str, target: str) -> float:
+    """1 when a short answer states the target: the sky word ("rain") or the amount within 1%."""
+    words = prediction.lower().replace(",", " ").split()
+    if len(words) > 12:  # a rambling answer that happens to contain the word is not an answer
+        return 0.0
+    try:
+        wanted = float(target)
+    except ValueError:
+        return float(target.lower() in prediction.lower())
+    for word in words:
+        try:
+            if abs(float(word.strip(".:;")) - wanted) <= 0.01 * abs(wanted):
+                return 1.0
+        except ValueError:
+            continue
+    return 0.0
+
+
+ts.register_dataset("travel", "data", metric="travel_answer", agent="travel")

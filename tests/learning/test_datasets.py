@@ -7,14 +7,14 @@ import pytest
 
 from tape_studio.core.agents.tools import calculate, lookup
 from tape_studio.core.errors import InputError, NotFoundError
-from tape_studio.core.learning.datasets import builtin_dataset, load_dataset, load_jsonl
+from tape_studio.core.learning.datasets import named_dataset, load_dataset, load_jsonl
 from tape_studio.core.learning.metrics import normalize
 
 ARITHMETIC = re.compile(r"What is (\d+) (times|divided by) (\d+)\?")
 
 
 def test_qa_has_three_disjoint_splits() -> None:
-    qa = builtin_dataset("qa")
+    qa = named_dataset("qa")
     ids = [e.id for split in qa.splits.values() for e in split]
     inputs = [e.input for split in qa.splits.values() for e in split]
     assert set(qa.splits) == {"train", "val", "test"} and all(qa.splits.values())
@@ -25,7 +25,7 @@ def test_qa_has_three_disjoint_splits() -> None:
 def test_every_qa_target_is_a_fact_in_the_knowledge_base_or_the_calculators_result() -> None:
     entries = json.loads(resources.files("tape_studio.core.agents").joinpath("data/kb.json").read_text("utf-8"))
     kb = normalize(" ".join(entry["text"] for entry in entries))
-    for split in builtin_dataset("qa").splits.values():
+    for split in named_dataset("qa").splits.values():
         for example in split:
             arithmetic = ARITHMETIC.fullmatch(example.input)
             if arithmetic:
@@ -36,12 +36,12 @@ def test_every_qa_target_is_a_fact_in_the_knowledge_base_or_the_calculators_resu
 
 
 def test_a_qa_question_finds_its_fact_with_lookup_on_its_key_words() -> None:
-    example = builtin_dataset("qa").split("train")[0]  # "What is the capital of Germany?"
+    example = named_dataset("qa").split("train")[0]  # "What is the capital of Germany?"
     assert "Berlin" in lookup(example.input)
 
 
 def test_writer_prompts_have_no_targets_and_use_the_judge() -> None:
-    writer = builtin_dataset("writer")
+    writer = named_dataset("writer")
     assert writer.metric == "judge"
     assert all(e.target is None for split in writer.splits.values() for e in split)
 
@@ -91,7 +91,7 @@ def test_a_set_without_targets_defaults_to_the_judge(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_and_split_say_what_exists() -> None:
-    with pytest.raises(NotFoundError, match="built-in set"):
+    with pytest.raises(NotFoundError, match=r"not a registered set \(qa, writer"):
         load_dataset("nope")
     with pytest.raises(InputError, match="no 'dev' split"):
-        builtin_dataset("qa").split("dev")
+        named_dataset("qa").split("dev")

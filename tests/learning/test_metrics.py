@@ -1,5 +1,6 @@
 import pytest
 
+from tape_studio.core.errors import NotFoundError
 from tape_studio.core.learning.metrics import exact_match, normalize, numeric_match, score, token_f1
 
 
@@ -39,5 +40,5 @@ def test_feedback_says_what_was_expected_and_what_is_missing() -> None:
 
 
 def test_unknown_metric_is_an_error() -> None:
-    with pytest.raises(ValueError, match="unknown metric"):
+    with pytest.raises(NotFoundError, match="no metric named .bleu. .known: answer, exact"):
         score("bleu", "a", "b")

@@ -8,7 +8,7 @@ from learning_helpers import MakeWorkspace, make_context
 
 from tape_studio.core.catalog import build_agent
 from tape_studio.core.learning.candidate import build_candidate
-from tape_studio.core.learning.datasets import builtin_dataset
+from tape_studio.core.learning.datasets import named_dataset
 from tape_studio.core.learning.guards import (
     copy_problem,
     length_cap,
@@ -27,7 +27,7 @@ from tape_studio.core.tape import StepMetadata, Tape, ToolCall
 from tape_studio.core.learning.steps import AggregatedGradient
 
 FEEDBACK = AggregatedGradient(node="plan", text="- Use the calculator for arithmetic.")
-TRAIN = builtin_dataset("qa").split("train")
+TRAIN = named_dataset("qa").split("train")
 
 
 def test_template_guard_keeps_fields_and_known_variables() -> None:

@@ -6,7 +6,7 @@ import pytest
 from learning_helpers import MakeWorkspace
 
 from tape_studio.core.learning import records as rec
-from tape_studio.core.learning.datasets import builtin_dataset
+from tape_studio.core.learning.datasets import named_dataset
 from tape_studio.core.learning.fake_roles import TRAINED_RULE
 from tape_studio.core.learning.meter import Budget
 from tape_studio.core.learning.train_config import TrainConfig
@@ -146,7 +146,7 @@ def test_test_scores_are_reported_but_never_choose_the_best_version(make_ws: Mak
 
 
 def test_minibatches_are_a_seeded_shuffle() -> None:
-    train_set = builtin_dataset("qa").split("train")
+    train_set = named_dataset("qa").split("train")
     assert minibatches(train_set, 3, 0, 1) == minibatches(train_set, 3, 0, 1)
     assert minibatches(train_set, 3, 0, 1) != minibatches(train_set, 3, 0, 2)
     assert [len(b) for b in minibatches(train_set, 4, 0, 1)] == [4, 2]
