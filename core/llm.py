@@ -1,6 +1,9 @@
 """The LLM boundary: every model call goes through litellm here and comes back as an LLMCall.
 
 No litellm type leaves this module. litellm is imported lazily (its import takes seconds).
+Models living in this process (the embedded model, named fakes) are called directly: litellm's
+per-call machinery (~2 ms) does nothing for them, and the direct path sends them the same
+request and records the same LLMCall (tests/core/test_llm_direct.py holds both paths to that).
 Modes: `live` always asks the model (and records the answer), `cached` answers from the cache
 when it can, `replay` answers only from the cache and fails on a miss with the closest prompt.
 """
@@ -90,6 +93,7 @@ class LLM:
         deadline_s: float = 300.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         max_output_chars: int = MAX_OUTPUT_CHARS,
+        direct: bool = True,
     ) -> None:
         self.model = model or default_model()
         self.mode: LLMMode = mode or default_llm_mode()
@@ -105,6 +109,8 @@ class LLM:
         """The most one call may take, its retries and their pauses included."""
         self.max_response_bytes = max_response_bytes
         self.max_output_chars = max_output_chars
+        self.direct = direct
+        """Call in-process models without litellm; False sends them through litellm like any provider."""
 
     def complete(
         self, prompt: Prompt, model: str | None = None, params: dict[str, JsonValue] | None = None
@@ -142,6 +148,11 @@ class LLM:
         )
 
     def _call_with_retries(self, request: LLMRequest) -> tuple[CachedResponse | None, str, int]:
+        if self.direct and is_in_process(request.model) and not request.tools:
+            try:
+                return _cut(_in_process_completion(request), self.max_output_chars), "", 1
+            except Exception as exc:  # a model in this process fails the same way on a retry
+                return None, _short_error(exc), 1
         from tape_studio.core.http_limits import Bounds, bounded
 
         first_sent: float | None = None  # the call's deadline runs from its first request
@@ -226,10 +237,15 @@ IN_PROCESS_PROVIDERS = ("local", "fake")
 """Models that live in this process (the embedded model, named fakes); they take JSON-schema output."""
 
 
+def is_in_process(model: str) -> bool:
+    """Whether `model` is answered inside this process (no network, no provider)."""
+    return model.split("/", 1)[0] in IN_PROCESS_PROVIDERS
+
+
 @functools.lru_cache(maxsize=256)
 def supports_native_tools(model: str) -> bool:
     """Whether litellm knows `model` to take `tools=` (function calling); in-process models do not."""
-    if model.split("/", 1)[0] in IN_PROCESS_PROVIDERS:
+    if is_in_process(model):
         return False
     try:
         return bool(_load_litellm().supports_function_calling(model=model))
@@ -289,11 +305,7 @@ def _in_process_provider(litellm: Any, provider: str) -> Any:
 
     class InProcessProvider(CustomLLM):  # type: ignore[misc]
         def completion(self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any) -> Any:
-            request: dict[str, Any] = {"messages": messages}
-            for name in ("temperature", "max_tokens", "seed", "response_format", "stop", "top_p", "frequency_penalty",
-                         "presence_penalty"):
-                if optional_params.get(name) is not None:
-                    request[name] = optional_params[name]
+            request = _chat_request(messages, optional_params)
             try:
                 raw = _in_process_chat(provider, model, request)
             except Exception as exc:
@@ -312,6 +324,44 @@ def _in_process_provider(litellm: Any, provider: str) -> Any:
             )
 
     return InProcessProvider()
+
+
+_IN_PROCESS_PARAMS = ("temperature", "max_tokens", "seed", "response_format", "stop", "top_p", "frequency_penalty",
+                      "presence_penalty")
+"""What an in-process model is sent of a call's parameters (litellm drops the rest for them)."""
+
+
+def _chat_request(messages: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {"messages": messages}
+    request.update((name, params[name]) for name in _IN_PROCESS_PARAMS if params.get(name) is not None)
+    return request
+
+
+class InProcessError(Exception):
+    """An in-process model failed; worded as litellm words it (`ValueError: ...`), so both paths
+    record the same error."""
+
+
+def _in_process_completion(request: LLMRequest) -> CachedResponse:
+    """The direct path: what `_litellm_completion` returns for an in-process model, without litellm."""
+    params: dict[str, Any] = dict(request.params)
+    if request.response_format is not None:
+        params["response_format"] = request.response_format
+    # litellm sends `max_completion_tokens` to these models as `max_tokens` (and it wins).
+    if params.get("max_completion_tokens") is not None:
+        params["max_tokens"] = params["max_completion_tokens"]
+    provider, _, model = request.model.partition("/")
+    try:
+        raw = _in_process_chat(provider, model, _chat_request(list(request.messages), params))
+    except Exception as exc:
+        raise InProcessError(f"{type(exc).__name__}: {exc}") from exc
+    usage = raw.get("usage", {})
+    return CachedResponse(
+        output=raw["choices"][0]["message"].get("content") or "",
+        prompt_tokens=int(usage.get("prompt_tokens", 0) or 0),
+        completion_tokens=int(usage.get("completion_tokens", 0) or 0),
+        cost=0.0,  # litellm has no price for these models either
+    )
 
 
 def _in_process_chat(provider: str, model: str, request: dict[str, Any]) -> dict[str, Any]:

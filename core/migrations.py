@@ -189,6 +189,25 @@ MIGRATIONS[5] = """
 """
 
 
+# Bulk indexing: a full-text row added by a trigger costs SQLite a flush of the index per statement
+# (about ten times what one INSERT ... SELECT over many rows costs per row). While `search_bulk` holds
+# a row, which only ever happens inside one write transaction (core/store.py `_bulk_indexed`), the
+# triggers stand aside and the store indexes everything that transaction added in two statements.
+MIGRATIONS[7] = """
+    CREATE TABLE search_bulk (id INTEGER PRIMARY KEY);
+    DROP TRIGGER search_tape_added;
+    CREATE TRIGGER search_tape_added AFTER INSERT ON tapes WHEN NOT EXISTS (SELECT 1 FROM search_bulk) BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.id, -1);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.title);
+    END;
+    DROP TRIGGER search_step_added;
+    CREATE TRIGGER search_step_added AFTER INSERT ON steps WHEN NOT EXISTS (SELECT 1 FROM search_bulk) BEGIN
+        INSERT INTO search_docs (tape_id, idx) VALUES (new.tape_id, new.idx);
+        INSERT INTO search_fts (rowid, text) VALUES (last_insert_rowid(), new.summary);
+    END;
+"""
+
+
 def statements(script: str) -> list[str]:
     """The statements of a migration script; a `;` inside a trigger body does not end its statement."""
     statements: list[str] = []

@@ -25,12 +25,12 @@ from tape_studio.core.migrations import MIGRATIONS, newer_than_this_version, sta
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.store_faults import StoreError, guarded
 from tape_studio.core.tape import (
-    STEP_ADAPTER,
     Step,
     StepBase,
     Tape,
     TapeMetadata,
     TapeStatus,
+    parse_steps_json,
     utc_now,
 )
 
@@ -170,22 +170,24 @@ class Store:
         self, tapes: Iterable[Tape], calls: Iterable[LLMCall] = (), specs: Iterable[AgentSpec] = ()
     ) -> None:
         """Like save_tape for many tapes, all in one transaction (an import is whole or absent)."""
-        with self.transaction() as conn:
+        with self.transaction() as conn, _bulk_indexed(conn) as added:
             for spec in specs:
                 _insert_spec(conn, spec)
-            for call in calls:
-                _insert_call(conn, call)
+            conn.executemany("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (_call_row(call) for call in calls))
             for tape in tapes:
                 _upsert_tape(conn, tape)
                 # Stored steps never change, so only those past the stored length need writing:
                 # resuming a long tape costs what it adds, not what it already has.
                 stored = conn.execute("SELECT COUNT(*) FROM steps WHERE tape_id = ?", (tape.id,)).fetchone()[0]
+                added.append((tape.id, stored))
+                if stored == len(tape.steps):
+                    continue
                 conn.executemany(
                     "INSERT OR IGNORE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (_step_row(tape.id, index, tape.steps[index]) for index in range(stored, len(tape.steps))),
                 )
-                if stored != len(tape.steps):
-                    _refresh_totals(conn, tape.id)
+                _refresh_totals(conn, tape.id)
 
     def append_step(self, tape_id: str, index: int, step: StepBase, call: LLMCall | None = None) -> None:
         """Durably adds one step (and the call that made it) in a single transaction."""
@@ -235,8 +237,10 @@ class Store:
             conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({docs})", (tape.id, keep))
             conn.execute("DELETE FROM search_docs WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
             conn.execute("DELETE FROM steps WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
-            conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (_step_row(tape.id, n, tape.steps[n]) for n in range(keep, len(tape.steps))))
+            with _bulk_indexed(conn) as added:
+                added.append((tape.id, keep))
+                conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (_step_row(tape.id, n, tape.steps[n]) for n in range(keep, len(tape.steps))))
             _refresh_totals(conn, tape.id)
             return keep
 
@@ -275,7 +279,7 @@ class Store:
             "SELECT data FROM steps WHERE tape_id = ? AND idx >= ? AND idx < ? ORDER BY idx",
             (tape_id, start, stop if stop is not None else 2**62),
         )
-        return [STEP_ADAPTER.validate_json(row[0]) for row in rows]
+        return parse_steps_json([row[0] for row in rows])
 
     def first_step_index(self, tape_id: str, family: str, start: int = 0) -> int | None:
         """Index of the first step of `family` at or after `start` (e.g. the first error)."""
@@ -436,12 +440,43 @@ def _insert_spec(conn: sqlite3.Connection, spec: AgentSpec) -> None:
 
 
 def _insert_call(conn: sqlite3.Connection, call: LLMCall) -> bool:
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (call.prompt_id, call.model, call.prompt_tokens, call.completion_tokens, call.cost, call.latency_s,
-         int(call.cached), call.error, call.created_at.isoformat(), call.model_dump_json()),
-    )
+    cursor = conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _call_row(call))
     return cursor.rowcount == 1
+
+
+def _call_row(call: LLMCall) -> tuple[Any, ...]:
+    return (call.prompt_id, call.model, call.prompt_tokens, call.completion_tokens, call.cost, call.latency_s,
+            int(call.cached), call.error, call.created_at.isoformat(), call.model_dump_json())
+
+
+@contextmanager
+def _bulk_indexed(conn: sqlite3.Connection) -> Iterator[list[tuple[str, int]]]:
+    """Inside a write transaction: the search triggers stand aside (migration 7) while the block
+    writes tapes and steps; the caller lists (tape id, first new step index) for each tape it
+    wrote, and their titles and steps are indexed afterwards in a few set-wise statements, which
+    is the same index the triggers build, several times faster. On an error the transaction
+    rolls back with the block, marker row included."""
+    added: list[tuple[str, int]] = []
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_bulk'").fetchone() is None:
+        yield added  # a schema from before migration 7 (tests of upgrades write one): the triggers index
+        return
+    mark = conn.execute("SELECT COALESCE(MAX(id), 0) FROM search_docs").fetchone()[0]
+    conn.execute("INSERT INTO search_bulk VALUES (1)")
+    yield added
+    conn.execute("DELETE FROM search_bulk")
+    # A doc row per new title and step (rows that have one, e.g. steps an INSERT OR IGNORE kept, are skipped),
+    # numbered in the order the triggers would have numbered them: the title first, then steps by index.
+    conn.executemany("""INSERT INTO search_docs (tape_id, idx) SELECT id, -1 FROM tapes WHERE id = ?
+                        AND NOT EXISTS (SELECT 1 FROM search_docs WHERE tape_id = ? AND idx = -1)""",
+                     ((tape_id, tape_id) for tape_id, _ in added))
+    conn.executemany("""INSERT INTO search_docs (tape_id, idx) SELECT s.tape_id, s.idx FROM steps s
+                        WHERE s.tape_id = ? AND s.idx >= ? AND NOT EXISTS
+                          (SELECT 1 FROM search_docs d WHERE d.tape_id = s.tape_id AND d.idx = s.idx)
+                        ORDER BY s.idx""", added)
+    conn.execute("""INSERT INTO search_fts (rowid, text) SELECT d.id, t.title FROM search_docs d
+                    JOIN tapes t ON t.id = d.tape_id WHERE d.id > ? AND d.idx = -1""", (mark,))
+    conn.execute("""INSERT INTO search_fts (rowid, text) SELECT d.id, s.summary FROM search_docs d
+                    JOIN steps s ON s.tape_id = d.tape_id AND s.idx = d.idx WHERE d.id > ? AND d.idx >= 0""", (mark,))
 
 
 def _upsert_tape(conn: sqlite3.Connection, tape: Tape) -> None:

@@ -6,11 +6,23 @@ or a clock except to stamp ids and creation times on new objects.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainValidator, SerializeAsAny, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    PlainValidator,
+    SerializeAsAny,
+    Tag,
+    TypeAdapter,
+)
 
 from tape_studio.core.errors import ConfigError
 from tape_studio.core.registry import Registry, source_of_module
@@ -299,6 +311,33 @@ def _validate_step(value: Any) -> StepBase:
 Step = SerializeAsAny[Annotated[StepBase, PlainValidator(_validate_step, json_schema_input_type=dict[str, Any])]]
 """Any step: validated by its kind's registered class; serialised with all of its own fields."""
 STEP_ADAPTER: TypeAdapter[StepBase] = TypeAdapter(Step)
+
+
+@functools.lru_cache(maxsize=8)
+def _steps_adapter(kinds: tuple[tuple[str, type[StepBase]], ...]) -> TypeAdapter[list[StepBase]]:
+    """A list of steps as one tagged union of the registered kinds (GenericStep for the rest):
+    pydantic validates a whole JSON array in one call instead of one Python call per step."""
+    known = {kind for kind, _ in kinds}
+
+    def tag(value: Any) -> str:
+        kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+        return kind if isinstance(kind, str) and kind in known else _GENERIC_TAG
+
+    members = tuple(Annotated[cls, Tag(kind)] for kind, cls in kinds) + (Annotated[GenericStep, Tag(_GENERIC_TAG)],)
+    return TypeAdapter(list[Annotated[Union[members], Discriminator(tag)]])  # type: ignore[valid-type]
+
+
+_GENERIC_TAG = "\x00generic"
+"""The union's tag for kinds nobody registered (no registered kind can be named so)."""
+
+
+def parse_steps_json(texts: Sequence[str]) -> list[StepBase]:
+    """Steps from their JSON forms (as `model_dump_json` wrote them), validated like `parse_step`
+    does each one, but in one pass: what loading a 10,000-step tape costs."""
+    if not texts:
+        return []
+    kinds = tuple((kind, _STEP_KINDS.get(kind)) for kind in _STEP_KINDS.names())
+    return _steps_adapter(kinds).validate_json("[" + ",".join(texts) + "]")
 
 
 def parse_step(data: dict[str, Any] | str | bytes) -> StepBase:

@@ -199,6 +199,10 @@ class AuthenticationError(Exception):
     """Named like litellm's non-retryable error."""
 
 
+REMOTE = "openai/gpt-4o-mini"
+"""Retries are for providers across a network: an in-process model is called once (no litellm)."""
+
+
 def provider(failures: list[Exception]) -> tuple[Any, list[int]]:
     """Stands in for litellm: raises `failures` in order, then answers "ok"."""
     attempts: list[int] = []
@@ -215,14 +219,14 @@ def provider(failures: list[Exception]) -> tuple[Any, list[int]]:
 def test_retryable_errors_are_retried_until_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, _ = provider([RateLimitError("slow down"), RateLimitError("slow down")])
     monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
-    made = LLM(model="fake/x", mode="live", retries=3, backoff_s=0).complete(QUESTION)
+    made = LLM(model=REMOTE, mode="live", retries=3, backoff_s=0).complete(QUESTION)
     assert (made.attempts, made.output, made.error) == (3, "ok", "")
 
 
 def test_builtin_timeouts_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, _ = provider([TimeoutError("read timed out")])
     monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
-    assert LLM(model="fake/x", mode="live", backoff_s=0).complete(QUESTION).attempts == 2
+    assert LLM(model=REMOTE, mode="live", backoff_s=0).complete(QUESTION).attempts == 2
 
 
 def test_retries_back_off_exponentially(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,14 +234,14 @@ def test_retries_back_off_exponentially(monkeypatch: pytest.MonkeyPatch) -> None
     slept: list[float] = []
     monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
     monkeypatch.setattr(tape_studio.core.llm.time, "sleep", slept.append)
-    LLM(model="fake/x", mode="live", retries=3, backoff_s=0.5).complete(QUESTION)
+    LLM(model=REMOTE, mode="live", retries=3, backoff_s=0.5).complete(QUESTION)
     assert slept == [0.5, 1.0, 2.0]
 
 
 def test_non_retryable_errors_stop_after_one_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, attempts = provider([AuthenticationError("bad key")])
     monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
-    made = LLM(model="fake/x", mode="live", retries=3, backoff_s=0).complete(QUESTION)
+    made = LLM(model=REMOTE, mode="live", retries=3, backoff_s=0).complete(QUESTION)
     assert (made.attempts, len(attempts)) == (1, 1)
     assert made.error == "AuthenticationError: bad key"
 
@@ -245,7 +249,7 @@ def test_non_retryable_errors_stop_after_one_attempt(monkeypatch: pytest.MonkeyP
 def test_exhausted_retries_record_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     fake, attempts = provider([RateLimitError("slow down")] * 10)
     monkeypatch.setattr(tape_studio.core.llm, "_litellm_completion", fake)
-    made = LLM(model="fake/x", mode="live", retries=2, backoff_s=0).complete(QUESTION)
+    made = LLM(model=REMOTE, mode="live", retries=2, backoff_s=0).complete(QUESTION)
     assert (made.attempts, len(attempts)) == (3, 3)
     assert made.error == "RateLimitError: slow down"
 

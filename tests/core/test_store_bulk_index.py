@@ -1,0 +1,91 @@
+"""Bulk writes (save_tapes, imports, sync_tape) index for search in a few set-wise statements
+instead of a trigger per row (migration 7): the index must be the very one the triggers build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tape_studio.core.store import Store, TapeFilter
+from tape_studio.core.tape import Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
+
+QUERIES = ["capital", "Paris", "pa", "é", "echo(", "input='x'", "nothing like it", '"quoted"', "step 7", "tape 2"]
+
+
+def tapes() -> list[Tape]:
+    made = []
+    for n in range(4):
+        steps = [Task(text=f"What is the capital of country {n}?")]
+        for i in range(10):
+            steps += [Thought(text=f"step {i} of tape {n}: café \"quoted\""),
+                      ToolCall(tool="echo", arguments={"input": "x" if i % 2 else "Paris"}),
+                      ToolResult(tool="echo", content=f"result {i * n}")]
+        made.append(Tape(metadata=TapeMetadata(title=f"tape {n} about Pa"), steps=tuple(steps)))
+    return made
+
+
+def indexed(store: Store) -> list[tuple[str, int, str]]:
+    """Every indexed text with the tape and step it stands for."""
+    rows = store.query("SELECT d.tape_id, d.idx, f.text FROM search_fts f JOIN search_docs d ON d.id = f.rowid")
+    return sorted((r[0], r[1], r[2]) for r in rows)
+
+
+def found(store: Store) -> dict[str, list[str]]:
+    return {q: sorted(s.id for s in store.list_tapes(TapeFilter(text=q))) for q in QUERIES}
+
+
+def appended_one_by_one(path: Path, made: list[Tape]) -> Store:
+    """The per-row path: each step goes in alone, so the triggers index it."""
+    store = Store(path)
+    for tape in made:
+        store.save_tape(tape.model_copy(update={"steps": ()}))
+        for index, step in enumerate(tape.steps):
+            store.append_step(tape.id, index, step)
+    return store
+
+
+@pytest.fixture
+def made() -> list[Tape]:
+    return tapes()
+
+
+def test_a_bulk_save_indexes_exactly_what_the_triggers_index(tmp_path: Path, made: list[Tape]) -> None:
+    bulk = Store(tmp_path / "bulk.sqlite")
+    bulk.save_tapes(made)
+    one_by_one = appended_one_by_one(tmp_path / "rows.sqlite", made)
+    assert indexed(bulk) == indexed(one_by_one)
+    assert len(indexed(bulk)) == sum(len(t.steps) + 1 for t in made)
+    assert found(bulk) == found(one_by_one)
+    assert found(bulk)["capital"] == sorted(t.id for t in made) and found(bulk)["nothing like it"] == []
+
+
+def test_saving_a_longer_tape_again_indexes_only_its_new_steps(tmp_path: Path, made: list[Tape]) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    tape = made[0]
+    store.save_tape(tape.model_copy(update={"steps": tape.steps[:5]}))
+    store.save_tape(tape)
+    store.save_tape(tape)
+    assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [tape]))
+
+
+def test_triggers_index_again_after_a_bulk_save_and_after_one_that_failed(tmp_path: Path, made: list[Tape]) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    store.save_tapes(made[:1])
+    broken = made[1].model_copy(update={"metadata": made[1].metadata.model_copy(update={"title": None})})
+    with pytest.raises(Exception):
+        store.save_tapes([made[2], broken])  # NOT NULL title: the whole transaction rolls back
+    assert store.query("SELECT COUNT(*) FROM search_bulk")[0][0] == 0
+    assert not store.has_tape(made[2].id)
+    store.save_tape(made[3].model_copy(update={"steps": ()}))
+    store.append_step(made[3].id, 0, Thought(text="a lonely appended step"))
+    assert [s.id for s in store.list_tapes(TapeFilter(text="lonely appended"))] == [made[3].id]
+
+
+def test_a_synced_tape_is_indexed_as_its_steps_change(tmp_path: Path, made: list[Tape]) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    tape = made[0]
+    store.sync_tape(tape.model_copy(update={"steps": tape.steps[:4]}))
+    changed = tape.model_copy(update={"steps": tape.steps[:3] + (Thought(text="a revised span"),) + tape.steps[4:]})
+    store.sync_tape(changed)
+    assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [changed]))
