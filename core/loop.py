@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Union
 
-from tape_studio.core.agent import Agent, Finish, React, Stuck
+from tape_studio.core.agent import Agent, Finish, React, Stuck, Visit
 from tape_studio.core.approvals import Breakpoints, Pause, clear_pause, pending_pause, save_pause
 from tape_studio.core.environment import Environment
 from tape_studio.core.errors import NotFoundError
@@ -47,7 +47,22 @@ class RunEnded:
     """What waits for a decision when the reason is "awaiting approval"."""
 
 
-Event = Union[StepAdded, RunEnded]
+@dataclass(frozen=True)
+class MoveStarted:
+    """A move is about to be made (a node visit, usually an LLM call, or tools running): what is in flight."""
+
+    index: int
+    node: str
+    agent: str
+    tools: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.tools:
+            return f"running tool {', '.join(self.tools)}"
+        return f"node {self.node} of {self.agent}"
+
+
+Event = Union[MoveStarted, StepAdded, RunEnded]
 
 
 def run(
@@ -162,6 +177,11 @@ def _moves(
         if pause is not None and store is not None:
             clear_pause(store, tape.id)  # approved: the decision is used up by this move
         iterations += 1
+        if isinstance(move, Visit):
+            yield MoveStarted(index=len(tape.steps), node=move.node.name, agent=move.agent.name)
+        elif isinstance(move, React):
+            yield MoveStarted(index=len(tape.steps), node="", agent="", tools=tuple(
+                call.tool for call in env.pending_calls(tape)))
         if isinstance(move, React):
             additions: list[tuple[StepBase, LLMCall | None]] = [(obs, None) for obs in env.react(tape)]
         elif isinstance(move, Stuck):

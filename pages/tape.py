@@ -6,6 +6,7 @@ import streamlit as st
 
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.store import TapeFilter
+from tape_studio.studio.approval_panel import approval_panel
 from tape_studio.studio.detail import notes, provenance
 from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
@@ -56,6 +57,7 @@ with st.expander("Family tree of forks"):
     if chosen:
         st.button("Open selected tape", on_click=open_tape, args=(chosen,))
 live_panel(session_id(), tape_id)
+approval_panel(summary)
 pending_panel(tape_id)
 
 if summary.n_steps == 0:

@@ -16,7 +16,9 @@ import streamlit as st
 
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.store import Annotation, TapeSummary
+from tape_studio.core.run_state import label
 from tape_studio.core.tape import StepBase
+from tape_studio.studio.words import plural
 
 FAMILY_LABELS = {
     "thought": "💭 thought",
@@ -73,8 +75,8 @@ def _render_body(step: StepBase) -> None:
 def render_summary(summary: TapeSummary) -> None:
     """A tape's title, outcome and totals."""
     st.text(summary.title or "(untitled)")
-    st.text(f"{summary.status} · agent {summary.agent or '-'} · spec {summary.spec_id or '-'} · "
-            f"{summary.n_steps} steps · {summary.n_llm_calls} LLM calls · "
+    st.text(f"{label(summary.status)} · agent {summary.agent or '-'} · spec {summary.spec_id or '-'} · "
+            f"{plural(summary.n_steps, 'step')} · {plural(summary.n_llm_calls, 'LLM call')} · "
             f"{summary.prompt_tokens + summary.completion_tokens} tokens · ${summary.cost:.4f}")
     if summary.error:
         st.code(summary.error, language=None, wrap_lines=True)
