@@ -11,7 +11,7 @@ from tape_studio.core.catalog import build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.errors import InputError, ReplayMissError
 from tape_studio.core.fake_llm import register_fake
-from tape_studio.core.loop import RunEnded, StepAdded, run
+from tape_studio.core.loop import MoveStarted, RunEnded, StepAdded, run
 from tape_studio.core.run_state import can_start, label, transition
 from tape_studio.core.store import Store
 
@@ -98,6 +98,8 @@ def test_a_caller_that_stops_reading_leaves_paused(tmp_path: Path) -> None:
     agent = make_qa(qa_fake())
     tape = start()
     events = run(agent, build_environment(agent), tape, store)
+    first = next(events)
+    assert isinstance(first, MoveStarted) and first.node == "plan"  # what is in flight, before its steps
     assert isinstance(next(events), StepAdded)
     events.close()
     assert store.summary(tape.id).status == "paused"
