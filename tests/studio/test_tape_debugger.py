@@ -173,6 +173,7 @@ def test_clicking_a_step_selects_it(demo: Demo) -> None:
 def test_notes_are_shown_in_the_step_list(demo: Demo) -> None:
     demo.ws.store.add_annotation(demo.original.id, 2, "ana", "should use the calculator")
     at = at_step(demo, 0)
+    at.toggle(key="tape_cards").set_value(True).run()  # the full card view, one click away
     assert "should use the calculator" in shown_text(at) and "ana · " in shown_text(at)
 
 
@@ -197,9 +198,10 @@ def test_a_long_tape_draws_only_one_window(demo: Demo) -> None:
     at.session_state[CURSOR] = 4321
     at.run()
     assert not at.exception
-    drawn = [t.value for t in at.text if t.value.startswith("thought ") and "·" not in t.value]
-    assert len(drawn) == 50 and "thought 4321" in drawn
-    assert "Steps 4300–4349 of 5000" in [c.value for c in at.caption]
+    rows = [b for b in at.button if b.key and b.key.startswith("select_")]  # one line per step
+    assert [b.key for b in rows] == [f"select_{n}" for n in range(4300, 4350)]
+    assert "4321 · 💭 · plan · thought 4321" in next(b.label for b in rows if b.key == "select_4321")
+    assert any(c.value.startswith("Steps 4300–4349 of 5000") for c in at.caption)
 
 
 @pytest.mark.parametrize("status", ["new", "failed"])
