@@ -142,7 +142,7 @@ def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
             "agent": row.agent,
             "status": row.status,
             "steps": row.n_steps,
-            "score": row.score,
+            "score": float("nan") if row.score is None else row.score,  # an empty cell, never "None"
             "tokens": row.prompt_tokens + row.completion_tokens,
             "cost": row.cost,
             "created": row.created_at,
