@@ -170,6 +170,7 @@ class Workspace:
             raise InputError(f"--at {at} is outside tape {tape_id!r}, which has {len(tape.steps)} steps")
         steps = [self._replacement(tape, at + n, data) for n, data in enumerate(replacement or [])]
         forked = fork_tape(tape, at, steps)
+        forked = forked.with_metadata(title=fork_title(tape.metadata.title, at, steps))
         self.store.save_tape(forked)
         return forked
 
@@ -241,3 +242,16 @@ def _source_hint(tape: Tape) -> str:
     if source and source != "builtin":
         return f"; this tape's agent comes from {source}: load it with --agents {source}"
     return "; load the source that defines its agent with --agents FILE.py (or TAPE_STUDIO_AGENTS)"
+
+
+def change_of_fork(at: int, steps: Sequence[StepBase]) -> str:
+    """What a fork changed, in the one wording used everywhere: `edit step 2: tool_call calculator(...)`
+    when a person wrote step `at`, else `rerun from step 2` (steps 0..at-1 are the parent's)."""
+    if steps:
+        return f"edit step {at}: {steps[0].kind} {steps[0].summary()}"[:100]
+    return f"rerun from step {at}"
+
+
+def fork_title(parent_title: str, at: int, steps: Sequence[StepBase]) -> str:
+    root = parent_title.split(" · ", 1)[0]  # a fork of a fork names its own change, not the whole chain
+    return f"{root} · {change_of_fork(at, steps)}"[:200]

@@ -85,12 +85,14 @@ def render_summary(summary: TapeSummary) -> None:
 def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None]) -> None:
     """Where the tape was forked from and the forks made from it, each with a button to open it."""
     if summary.parent_id:
-        st.text(f"fork of {summary.parent_id} at step {summary.fork_step}")
+        st.text(f"fork of {summary.parent_id} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
+                "are the parent's)")
         st.button("Open parent", on_click=on_open, args=(summary.parent_id,))
     if children:
         with st.expander(f"Forks of this tape ({len(children)})"):
             for child in children:
-                st.text(f"{child.id} · from step {child.fork_step} · {child.status} · {child.n_steps} steps")
+                st.text(f"{child.title} · fork at step {child.fork_step} · {label(child.status)} · "
+                        f"{plural(child.n_steps, 'step')} · {child.id[:8]}")
                 st.button("Open fork", key=f"open_{child.id}", on_click=on_open, args=(child.id,))
 
 

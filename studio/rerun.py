@@ -31,9 +31,11 @@ def action_bar(summary: TapeSummary, cursor: int) -> None:
     busy = REGISTRY.running_on(summary.id)
     row = st.columns(4)
     row[0].button("🔀 Fork here", on_click=_guard, args=(_fork_here, summary.id, cursor), width="stretch",
-                  help=f"A new tape with steps 0–{cursor}, opened, ready to edit or continue.")
+                  help=f"A new tape that keeps steps 0–{cursor} (a fork at step {cursor + 1}), opened, ready to "
+                  "edit or continue.")
     row[1].button("⟲ Rerun from here…", on_click=_ask, args=(summary.id, cursor), width="stretch", disabled=cursor == 0,
-                  help=f"Keep steps 0–{cursor - 1} in a new tape and let the agent redo step {cursor} onward."
+                  help=f"A fork at step {cursor}: keeps steps 0–{cursor - 1} and lets the agent redo step {cursor} onward. "
+                  "On a step you just edited this redoes it too: to keep the edit, press Continue instead."
                   if cursor else "Move the cursor past the task: a rerun keeps the steps before the cursor.")
     unfinished = can_start(summary.status)
     row[2].button("▶ Continue…", on_click=_ask, args=(summary.id, None), width="stretch", disabled=busy or not unfinished,
@@ -57,6 +59,9 @@ def pending_panel(tape_id: str) -> None:
         st.markdown(f"**Rerun from step {at}**" if at is not None else "**Continue this tape**")
         try:
             tape = ws.store.load_tape(tape_id)
+            if at is not None and at < len(tape.steps) and "edited_by" in tape.steps[at].metadata.other:
+                st.warning(f"Step {at} was written by hand: a rerun from here replaces it with the agent's own "
+                           "step. To keep your edit and let the agent go on after it, cancel and press Continue.")
             candidate = fork_tape(tape, at) if at is not None else tape
             preview = runs.preview(ws, candidate, reference=_reference(tape, at))
         except TapeStudioError as exc:
