@@ -188,6 +188,16 @@ MIGRATIONS[5] = """
     CREATE INDEX otel_logs_trace ON otel_logs(trace_id);
 """
 
+# Migration 8 (debugger): a run paused for a person's approval, one row per tape, kept apart from the
+# tape's own rows because it is a decision pending about the tape, not part of it.
+MIGRATIONS[8] = """
+CREATE TABLE pauses (
+    tape_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
 
 # Bulk indexing: a full-text row added by a trigger costs SQLite a flush of the index per statement
 # (about ten times what one INSERT ... SELECT over many rows costs per row). While `search_bulk` holds

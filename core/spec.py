@@ -73,6 +73,9 @@ class NodeSpec(BaseModel):
     """Extra sampling parameters for this node's calls, e.g. frequency_penalty for free text."""
     settings: dict[str, str] = Field(default_factory=dict)
     """Type-specific knobs, e.g. the sub-agent a delegate node calls."""
+    approve_tools: tuple[str, ...] = ()
+    """Tools whose calls from this node wait for a person's approval on every run ("*": all of them);
+    left out of the spec's id while empty, so older ids stay valid."""
 
 
 class ToolDoc(BaseModel):
@@ -113,6 +116,9 @@ class AgentSpec(BaseModel):
         content = self.model_dump(mode="json", exclude={"id", "parent_id", "example_task"})
         if not content.get("tool_docs"):
             content.pop("tool_docs", None)
+        for node in content["nodes"]:
+            if not node.get("approve_tools"):
+                node.pop("approve_tools", None)
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
         return f"{self.name}-{digest.hexdigest()[:12]}"
 

@@ -71,6 +71,8 @@ class TapeFilter(BaseModel):
     created_after: datetime | None = None
     created_before: datetime | None = None
     root_id: str | None = None
+    without_tag: str | None = None
+    """Leave out tapes with this tag (Browse hides `training-record` tapes unless asked)."""
     limit: int = 100
     offset: int = 0
 
@@ -567,6 +569,9 @@ def _filter_sql(where: TapeFilter) -> tuple[str, tuple[Any, ...]]:
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if where.without_tag is not None:
+        clauses.append("NOT EXISTS (SELECT 1 FROM json_each(metadata, '$.tags') WHERE value = ?)")
+        params.append(where.without_tag)
     if where.has_error is not None:
         clauses.append("(error != '' OR status = 'failed')" if where.has_error else "(error = '' AND status != 'failed')")
     if where.min_score is not None:

@@ -30,7 +30,8 @@ from tape_studio.core.registry import Registry, source_of_module
 Family = Literal["thought", "action", "observation", "error", "stop"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 S = TypeVar("S", bound="StepBase")
-TapeStatus = Literal["new", "running", "completed", "failed", "interrupted"]
+TapeStatus = Literal["new", "running", "paused", "awaiting_approval", "completed", "failed", "interrupted"]
+"""A tape's run state; core/run_state.py holds the transitions between them and their meaning."""
 
 
 ONE_LINE: dict[str, Any] = {"editor": "line"}

@@ -13,6 +13,7 @@ from typing import Any
 
 from tape_studio.core import config, plugins
 from tape_studio.core.agent import Agent
+from tape_studio.core.approvals import Breakpoints, resume_point
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.catalog import AGENTS, agent_source, build_agent, build_environment, subagent_names
 from tape_studio.core.config import LLMMode
@@ -115,20 +116,26 @@ class Workspace:
                                 agent_source=agent_source(spec.name))
         return Tape(metadata=metadata, steps=(Task(text=task.strip()),))
 
-    def run(self, agent_ref: str, task: str, max_iterations: int | None = None) -> Iterator[Event]:
+    def run(self, agent_ref: str, task: str, max_iterations: int | None = None,
+            breakpoints: Breakpoints | None = None) -> Iterator[Event]:
         spec = self.spec(agent_ref)
-        return self.continue_tape(self.new_tape(spec, task), spec, max_iterations)
+        return self.continue_tape(self.new_tape(spec, task), spec, max_iterations, breakpoints)
 
-    def resume(self, tape_id: str, max_iterations: int | None = None) -> Iterator[Event]:
-        """Continues a stored tape (killed, paused, failed or forked) with the spec that made it."""
+    def resume(self, tape_id: str, max_iterations: int | None = None,
+               breakpoints: Breakpoints | None = None) -> Iterator[Event]:
+        """Continues a stored tape (killed, paused, failed, forked or approved) with the spec that made it."""
         tape = self.store.load_tape(tape_id)
         if tape.metadata.status == "completed":
             return iter([RunEnded(tape=tape, reason="completed", new_llm_calls=0)])
-        return self.continue_tape(tape, self.spec_of(tape), max_iterations)
+        return self.continue_tape(tape, self.spec_of(tape), max_iterations, breakpoints)
 
-    def continue_tape(self, tape: Tape, spec: AgentSpec, max_iterations: int | None = None) -> Iterator[Event]:
+    def continue_tape(self, tape: Tape, spec: AgentSpec, max_iterations: int | None = None,
+                      breakpoints: Breakpoints | None = None) -> Iterator[Event]:
+        """Runs `tape` on; a decided pause lets its move go, and the breakpoints of the paused run stay set."""
         agent = self.agent_for(tape, spec)
-        return run(agent, build_environment(agent), tape, self.store, max_iterations=max_iterations)
+        points, approved = resume_point(self.store, tape.id, breakpoints)
+        return run(agent, build_environment(agent), tape, self.store, max_iterations=max_iterations,
+                   breakpoints=points, approved=approved)
 
     def agent_for(self, tape: Tape, spec: AgentSpec, llm: LLM | None = None) -> Agent:
         """The agent that continues `tape`; if its tools or node types are not loaded, the error
@@ -163,6 +170,7 @@ class Workspace:
             raise InputError(f"--at {at} is outside tape {tape_id!r}, which has {len(tape.steps)} steps")
         steps = [self._replacement(tape, at + n, data) for n, data in enumerate(replacement or [])]
         forked = fork_tape(tape, at, steps)
+        forked = forked.with_metadata(title=fork_title(tape.metadata.title, at, steps))
         self.store.save_tape(forked)
         return forked
 
@@ -234,3 +242,16 @@ def _source_hint(tape: Tape) -> str:
     if source and source != "builtin":
         return f"; this tape's agent comes from {source}: load it with --agents {source}"
     return "; load the source that defines its agent with --agents FILE.py (or TAPE_STUDIO_AGENTS)"
+
+
+def change_of_fork(at: int, steps: Sequence[StepBase]) -> str:
+    """What a fork changed, in the one wording used everywhere: `edit step 2: tool_call calculator(...)`
+    when a person wrote step `at`, else `rerun from step 2` (steps 0..at-1 are the parent's)."""
+    if steps:
+        return f"edit step {at}: {steps[0].kind} {steps[0].summary()}"[:100]
+    return f"rerun from step {at}"
+
+
+def fork_title(parent_title: str, at: int, steps: Sequence[StepBase]) -> str:
+    root = parent_title.split(" · ", 1)[0]  # a fork of a fork names its own change, not the whole chain
+    return f"{root} · {change_of_fork(at, steps)}"[:200]

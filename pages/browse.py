@@ -3,7 +3,7 @@ compare, export or delete them, and see a selected tape's family tree. `?tape=ID
 
 import streamlit as st
 
-from tape_studio.studio.browse_filters import TABLE, tape_filter
+from tape_studio.studio.browse_filters import TABLE, first_run_hint, tape_filter
 from tape_studio.studio.family import family_table
 from tape_studio.studio.render import TAPE_COLUMN_CONFIG, plain, tape_table
 from tape_studio.studio.selection import confirm_delete, selection_actions
@@ -26,6 +26,7 @@ if ws.store.count_tapes() == 0:
 message = st.session_state.pop("browse_message", None)
 if message:
     st.toast(plain(message))
+first_run_hint()
 where = tape_filter(PAGE_SIZE)
 confirm_delete()
 total = ws.store.count_tapes(where)

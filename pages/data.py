@@ -14,8 +14,9 @@ FORMAT_LABELS = {"bundle": "Tape Studio bundle (tapes + LLM calls)", "sft": "SFT
                  "dpo": "DPO: preference pairs from forks", "otel": "OpenTelemetry traces (OTLP JSON)",
                  "openinference": "OpenInference traces (OTLP JSON, for Phoenix)"}
 EXPORT_RESULT = "data_export_result"
+# Evaluations run in this session: spec, split and the score and tape id per example (never tapes).
+# (A comment, not a docstring: Streamlit's magic draws a bare string of a page script on the page.)
 EVAL_RUNS = "data_eval_runs"
-"""Evaluations run in this session: spec, split and the score and tape id per example (never tapes)."""
 
 ws = get_workspace()
 st.title("Data")

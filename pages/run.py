@@ -6,7 +6,9 @@ from tape_studio.core.config import default_model
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.settings import load_settings
 from tape_studio.studio import runs
+from tape_studio.studio.approval_panel import approval_panel
 from tape_studio.studio.live import live_panel
+from tape_studio.studio.rerun import breakpoint_fields, chosen_breakpoints
 from tape_studio.studio.render import plain, render_step, render_summary
 from tape_studio.studio.state import RUN_PAGE_TAPE, TAPE_PAGE, get_workspace, open_tape, session_id
 
@@ -28,6 +30,8 @@ left, right = st.columns([3, 1], vertical_alignment="bottom")
 model = left.text_input("Model", value=settings.model or default_model(), key="run_model",
                         help="Any litellm model string, e.g. local/smollm2, openai/gpt-4o-mini, ollama/llama3.")
 step_once = right.toggle("Step once", key="run_step_once", help="Pause after one move; continue on the Tape page.")
+if chosen is not None:
+    breakpoint_fields(ws, None, spec=chosen)
 st.caption(f"LLM mode: {settings.llm_mode or 'from the environment (default cached)'} · change it in Settings.")
 
 
@@ -39,14 +43,17 @@ def _start() -> None:
         ws.store.save_spec(spec)
         ws.store.save_tape(tape)  # stored before the thread starts, so the page can show it at once
         runs.start(ws, session_id(), tape, model=state["run_model"].strip() or None,
-                   max_iterations=1 if state["run_step_once"] else None)
+                   max_iterations=1 if state["run_step_once"] else None, breakpoints=chosen_breakpoints())
     except TapeStudioError as exc:
         st.session_state["run_error"] = str(exc)
         return
     st.session_state[RUN_PAGE_TAPE] = tape.id
 
 
-st.button("▶ Start", type="primary", on_click=_start, disabled=not task.strip())
+# Never disabled: a text area reports its text only when it loses focus, so a button disabled on
+# an empty task ignored the first click after typing. The callback reads the newest text and says
+# so if it is empty.
+st.button("▶ Start", type="primary", on_click=_start)
 error = st.session_state.pop("run_error", None)
 if error:
     st.error(plain(f"Could not start: {error}"))
@@ -61,6 +68,7 @@ if st.button("Open in the debugger"):
     open_tape(tape_id)
     st.switch_page(TAPE_PAGE, query_params={"tape": tape_id})
 live_panel(session_id(), tape_id)
+approval_panel(ws.store.summary(tape_id))
 live = runs.REGISTRY.get(session_id(), tape_id)
 if live is None or live.done:
     for index, step in enumerate(ws.store.load_steps(tape_id, 0, 200)):

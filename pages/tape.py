@@ -6,11 +6,13 @@ import streamlit as st
 
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.store import TapeFilter
+from tape_studio.studio.approval_panel import approval_panel
 from tape_studio.studio.detail import notes, provenance
 from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
 from tape_studio.studio.live import live_panel
 from tape_studio.studio.player import cursor_controls, steps_window
+from tape_studio.studio.step_list import PANE_HEIGHT, step_list
 from tape_studio.studio.reask_panel import reask_panel
 from tape_studio.studio.render import render_lineage, render_summary
 from tape_studio.studio.rerun import action_bar, pending_panel
@@ -43,8 +45,9 @@ except NotFoundError:
     st.error("No tape with id shown below: it was deleted, or the link is wrong.")
     st.code(tape_id, language=None)
     st.stop()
-if st.session_state.get(TAPE_ID) != tape_id:
-    st.session_state[TAPE_ID], st.session_state[CURSOR] = tape_id, 0  # another tape: start at its top
+if st.session_state.get(TAPE_ID) != tape_id:  # another tape, or a reload: the link's step, else the top
+    linked = st.query_params.get("step", "0")
+    st.session_state[TAPE_ID], st.session_state[CURSOR] = tape_id, int(linked) if linked.isdigit() else 0
 if CURSOR_NEXT in st.session_state:
     st.session_state[CURSOR] = st.session_state.pop(CURSOR_NEXT)
 st.query_params["tape"] = tape_id  # the address always names the tape shown, so it can be shared
@@ -56,6 +59,7 @@ with st.expander("Family tree of forks"):
     if chosen:
         st.button("Open selected tape", on_click=open_tape, args=(chosen,))
 live_panel(session_id(), tape_id)
+approval_panel(summary)
 pending_panel(tape_id)
 
 if summary.n_steps == 0:
@@ -63,11 +67,14 @@ if summary.n_steps == 0:
     action_bar(summary, 0)
     st.stop()
 cursor = cursor_controls(summary)
+st.query_params["step"] = str(cursor)  # kept on reload, and shareable: ?tape=ID&step=K
 action_bar(summary, cursor)
+cards = st.toggle("Full cards", key="tape_cards", help="Every step of the window drawn whole, with its notes.")
 steps_col, detail_col = st.columns([3, 2])
 with steps_col:
-    step = steps_window(summary, cursor)
-with detail_col:
+    step = steps_window(summary, cursor) if cards else step_list(summary, cursor)
+with detail_col, st.container(height=None if cards else PANE_HEIGHT, key="inspector", border=True):
+    st.markdown(f"**Step {cursor}** · {step.family}")
     provenance_tab, edit_tab, notes_tab = st.tabs(["Provenance", "Edit this step", "Notes"])
     with provenance_tab:
         provenance(step)

@@ -22,10 +22,13 @@ from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.files import MAX_INPUT_BYTES, check_text
 from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
+from tape_studio.core.run_state import label
 from tape_studio.core.tape import TapeStatus
+from tape_studio.studio.cli_debug import DEBUG_COMMANDS, add_breakpoint_options, add_debug_commands, breakpoints_of, pause_lines
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 from tape_studio.studio.cli_traces import TRACE_COMMANDS, add_trace_commands
 from tape_studio.studio.terminal import clean, error
+from tape_studio.studio.words import plural
 
 EXAMPLES = """\
 examples:
@@ -34,6 +37,7 @@ examples:
   tape-studio fork TAPE_ID --at 2 --rerun       fork before step 2 and let the agent continue
   tape-studio fork TAPE_ID --at 2 --replace-step '{"kind": "tool_call", "tool": "lookup", "arguments": {"query": "Spain"}}' --rerun
   tape-studio list --status failed --json
+  tape-studio run --agent qa --task "What is 17 times 23?" --approve-tool calculator   then: tape-studio approve TAPE_ID
   tape-studio export ID1 ID2 --out tapes.json && tape-studio import tapes.json
   tape-studio export --format sft --agent qa --successful --out sft.jsonl
   tape-studio import runs/                      TapeAgents tapes (JSON/YAML) with runs/tapedata.sqlite
@@ -86,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "--agents), a spec id, or NAME@SPEC_ID")
     p.add_argument("--task", required=True)
     p.add_argument("--max-iterations", type=int, help="pause after this many moves (resume continues)")
+    add_breakpoint_options(p)
 
     p = sub.add_parser("resume", parents=[common, llm], help="continue a stored tape from where it stopped")
     p.add_argument("tape_id")
     p.add_argument("--max-iterations", type=int)
+    add_breakpoint_options(p)
 
     p = sub.add_parser("fork", parents=[common, llm], help="fork a tape at a step, optionally editing and rerunning")
     p.add_argument("tape_id")
@@ -127,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_learning_commands(sub, common, llm)
     add_trace_commands(sub, common, llm)
+    add_debug_commands(sub, common, llm)
     return parser
 
 
@@ -230,25 +237,31 @@ def _report_run(ws: Any, ended: RunEnded, as_json: bool) -> int:
             "result": tape.metadata.result, "new_llm_calls": ended.new_llm_calls,
             "steps": [_step_row(i, s) for i, s in enumerate(tape.steps)],
             "llm_calls": [_call_row(c) for c in calls],
+            "pause": ended.pause.model_dump(mode="json") if ended.pause else None,
         }, indent=2))
     else:
         tokens = sum(c.prompt_tokens + c.completion_tokens for c in calls)
-        print(f"tape {tape.id}: {tape.metadata.status} ({ended.reason}); {len(tape.steps)} steps, "
-              f"{len(calls)} LLM calls ({ended.new_llm_calls} new), {tokens} tokens")
+        print(f"tape {tape.id}: {label(tape.metadata.status)} ({ended.reason}); {len(tape.steps)} steps, "
+              f"{plural(len(calls), 'LLM call')} ({ended.new_llm_calls} new), {tokens} tokens")
         if tape.metadata.error:
             print(f"error: {clean(tape.metadata.error)}")
+        if ended.pause is not None:
+            index = ended.pause.step_index
+            pending = tape.steps[index].summary() if index is not None and index < len(tape.steps) else ""
+            for line in pause_lines(ended.pause, tape.id, pending):
+                print(clean(line))
     return 1 if tape.metadata.status == "failed" else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     ws = _workspace(args)
-    events = ws.run(args.agent, args.task, max_iterations=args.max_iterations)
+    events = ws.run(args.agent, args.task, max_iterations=args.max_iterations, breakpoints=breakpoints_of(args))
     return _report_run(ws, _follow(events, args.json), args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     ws = _workspace(args)
-    events = ws.resume(args.tape_id, max_iterations=args.max_iterations)
+    events = ws.resume(args.tape_id, max_iterations=args.max_iterations, breakpoints=breakpoints_of(args))
     return _report_run(ws, _follow(events, args.json), args.json)
 
 
@@ -302,7 +315,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no tapes yet; start one with: tape-studio run --agent qa --task \"What is the capital of France?\"")
     for row in rows:
         fork = f" fork of {clean(row.parent_id[:8])}@{row.fork_step}" if row.parent_id else ""
-        print(f"{clean(row.id)}  {clean(row.agent):<9} {row.status:<11} {row.n_steps:>4} steps  {clean(row.title[:60])}{fork}")
+        print(f"{clean(row.id)}  {clean(row.agent):<9} {label(row.status):<11} {row.n_steps:>4} steps  {clean(row.title[:60])}{fork}")
     return 0
 
 
@@ -377,6 +390,7 @@ COMMANDS = {"agents": cmd_agents, "run": cmd_run, "resume": cmd_resume, "fork": 
             "import": cmd_import, "export": cmd_export}
 COMMANDS.update(LEARNING_COMMANDS)
 COMMANDS.update(TRACE_COMMANDS)
+COMMANDS.update(DEBUG_COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

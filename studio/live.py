@@ -13,6 +13,7 @@ import streamlit as st
 from tape_studio.studio.render import render_step
 from tape_studio.studio.runs import REGISTRY, LiveRun
 from tape_studio.studio.state import CURSOR_NEXT, get_workspace
+from tape_studio.studio.words import plural
 
 POLL_S = 0.5
 SHOWN = 12
@@ -22,7 +23,8 @@ REASONS = {
     "completed": "finished with an answer",
     "failed": "failed: the last step says why",
     "paused": "paused after one move (step once): continue or step again",
-    "stopped": "stopped at your request",
+    "stopped": "stopped at your request: the tape is paused, continue it when you like",
+    "awaiting approval": "paused for your approval: decide below",
     "error": "could not go on",
 }
 
@@ -46,10 +48,14 @@ def _stream(session: str, tape_id: str) -> None:
         live.acknowledged = True
         st.session_state[CURSOR_NEXT] = live.start_index + max(live.steps_added - 1, 0)
         st.rerun(scope="app")
+    ws = get_workspace()
+    new = max(ws.store.summary(tape_id).n_steps - live.start_index, 0) if ws.store.has_tape(tape_id) else live.steps_added
     with st.container(border=True):
         head, stop = st.columns([4, 1], vertical_alignment="center")
         elapsed = f"{time.monotonic() - live.started_at:.0f} s"
-        head.markdown(f"**⏺ Running** · {live.steps_added} new steps · {elapsed}")
+        head.markdown(f"**⏺ Running** · {plural(new, 'new step')} · {elapsed}")
+        if live.in_flight:  # our own words around names of nodes and tools: shown as text
+            head.text(f"in flight: {live.in_flight} · {time.monotonic() - live.in_flight_since:.0f} s")
         stop.button("⏹ Stop", key=f"stop_{tape_id}", on_click=live.stop.set, disabled=live.stop.is_set(),
                     width="stretch")
         _newest_steps(live)
@@ -69,8 +75,8 @@ def _newest_steps(live: LiveRun) -> None:
 
 
 def _ended(live: LiveRun, session: str) -> None:
-    line = (f"Run {REASONS.get(live.reason, live.reason)} · {live.steps_added} new steps · "
-            f"{live.new_calls} new LLM calls")
+    line = (f"Run {REASONS.get(live.reason, live.reason)} · {plural(live.steps_added, 'new step')} · "
+            f"{plural(live.new_calls, 'new LLM call')}")
     box = st.error if live.reason in ("failed", "error") else st.success
     box(line)
     if live.error:

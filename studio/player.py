@@ -24,8 +24,9 @@ def cursor_controls(summary: TapeSummary) -> int:
     def move(delta: int) -> None:
         st.session_state[CURSOR] = min(max(st.session_state[CURSOR] + delta, 0), last)
 
-    def first_error() -> None:
-        index = ws.store.first_step_index(tape_id, "error")
+    def next_error() -> None:
+        after = ws.store.first_step_index(tape_id, "error", st.session_state[CURSOR] + 1)
+        index = after if after is not None else ws.store.first_step_index(tape_id, "error")  # wrap around
         if index is None:
             st.toast("This tape has no error step.")
         else:
@@ -41,19 +42,21 @@ def cursor_controls(summary: TapeSummary) -> int:
             st.session_state[CURSOR] = index
 
     row = st.columns([1, 1, 1.4, 1, 1, 1.6, 1.6, 1.2], vertical_alignment="bottom")
-    row[0].button("◀ Prev", on_click=move, args=(-1,), width="stretch")
-    row[1].button("Next ▶", on_click=move, args=(1,), width="stretch")
+    row[0].button("◀ Prev", on_click=move, args=(-1,), width="stretch", shortcut="K")
+    row[1].button("Next ▶", on_click=move, args=(1,), width="stretch", shortcut="J")
     row[2].number_input(f"Step (0–{last})", min_value=0, max_value=max(last, 0), key=CURSOR)
     row[3].button(f"⏪ {STEP_WINDOW}", on_click=move, args=(-STEP_WINDOW,), width="stretch")
     row[4].button(f"{STEP_WINDOW} ⏩", on_click=move, args=(STEP_WINDOW,), width="stretch")
-    row[5].button("Jump to first error", on_click=first_error, width="stretch")
+    row[5].button("Next error", on_click=next_error, width="stretch", shortcut="E",
+                  help="The first error after the cursor (then from the top again).")
     row[6].selectbox("Node", ws.store.step_nodes(tape_id), index=None, placeholder="jump to a node", key=JUMP_NODE)
     row[7].button("Next visit ▶", on_click=next_visit, width="stretch", disabled=not st.session_state.get(JUMP_NODE))
     return int(st.session_state[CURSOR])
 
 
 def steps_window(summary: TapeSummary, cursor: int) -> Step:
-    """Draws the window of steps that holds the cursor, each with its notes; returns the cursor's step."""
+    """The full-card view: the window of steps that holds the cursor, each drawn whole with its
+    notes; returns the cursor's step."""
     ws = get_workspace()
     start = window_start(cursor)
     steps = ws.store.load_steps(summary.id, start, start + STEP_WINDOW)

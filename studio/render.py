@@ -16,7 +16,9 @@ import streamlit as st
 
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.store import Annotation, TapeSummary
+from tape_studio.core.run_state import label
 from tape_studio.core.tape import StepBase
+from tape_studio.studio.words import plural
 
 FAMILY_LABELS = {
     "thought": "💭 thought",
@@ -73,8 +75,8 @@ def _render_body(step: StepBase) -> None:
 def render_summary(summary: TapeSummary) -> None:
     """A tape's title, outcome and totals."""
     st.text(summary.title or "(untitled)")
-    st.text(f"{summary.status} · agent {summary.agent or '-'} · spec {summary.spec_id or '-'} · "
-            f"{summary.n_steps} steps · {summary.n_llm_calls} LLM calls · "
+    st.text(f"{label(summary.status)} · agent {summary.agent or '-'} · spec {summary.spec_id or '-'} · "
+            f"{plural(summary.n_steps, 'step')} · {plural(summary.n_llm_calls, 'LLM call')} · "
             f"{summary.prompt_tokens + summary.completion_tokens} tokens · ${summary.cost:.4f}")
     if summary.error:
         st.code(summary.error, language=None, wrap_lines=True)
@@ -83,12 +85,14 @@ def render_summary(summary: TapeSummary) -> None:
 def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None]) -> None:
     """Where the tape was forked from and the forks made from it, each with a button to open it."""
     if summary.parent_id:
-        st.text(f"fork of {summary.parent_id} at step {summary.fork_step}")
+        st.text(f"fork of {summary.parent_id} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
+                "are the parent's)")
         st.button("Open parent", on_click=on_open, args=(summary.parent_id,))
     if children:
         with st.expander(f"Forks of this tape ({len(children)})"):
             for child in children:
-                st.text(f"{child.id} · from step {child.fork_step} · {child.status} · {child.n_steps} steps")
+                st.text(f"{child.title} · fork at step {child.fork_step} · {label(child.status)} · "
+                        f"{plural(child.n_steps, 'step')} · {child.id[:8]}")
                 st.button("Open fork", key=f"open_{child.id}", on_click=on_open, args=(child.id,))
 
 
@@ -140,7 +144,7 @@ def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
             "agent": row.agent,
             "status": row.status,
             "steps": row.n_steps,
-            "score": row.score,
+            "score": float("nan") if row.score is None else row.score,  # an empty cell, never "None"
             "tokens": row.prompt_tokens + row.completion_tokens,
             "cost": row.cost,
             "created": row.created_at,

@@ -11,8 +11,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from tape_studio.core.approvals import Breakpoints
 from tape_studio.core.errors import NotFoundError, TapeStudioError
 from tape_studio.core.preview import RerunPreview
+from tape_studio.core.run_state import can_start
 from tape_studio.core.store import TapeSummary
 from tape_studio.core.tape import Tape, fork_tape
 from tape_studio.studio import runs
@@ -29,11 +31,13 @@ def action_bar(summary: TapeSummary, cursor: int) -> None:
     busy = REGISTRY.running_on(summary.id)
     row = st.columns(4)
     row[0].button("🔀 Fork here", on_click=_guard, args=(_fork_here, summary.id, cursor), width="stretch",
-                  help=f"A new tape with steps 0–{cursor}, opened, ready to edit or continue.")
+                  help=f"A new tape that keeps steps 0–{cursor} (a fork at step {cursor + 1}), opened, ready to "
+                  "edit or continue.")
     row[1].button("⟲ Rerun from here…", on_click=_ask, args=(summary.id, cursor), width="stretch", disabled=cursor == 0,
-                  help=f"Keep steps 0–{cursor - 1} in a new tape and let the agent redo step {cursor} onward."
+                  help=f"A fork at step {cursor}: keeps steps 0–{cursor - 1} and lets the agent redo step {cursor} onward. "
+                  "On a step you just edited this redoes it too: to keep the edit, press Continue instead."
                   if cursor else "Move the cursor past the task: a rerun keeps the steps before the cursor.")
-    unfinished = summary.status != "completed"
+    unfinished = can_start(summary.status)
     row[2].button("▶ Continue…", on_click=_ask, args=(summary.id, None), width="stretch", disabled=busy or not unfinished,
                   help="Let the agent continue this tape (it is not finished).")
     row[3].button("⏯ Step once", on_click=_guard, args=(_start, summary.id, None, 1), width="stretch",
@@ -55,6 +59,9 @@ def pending_panel(tape_id: str) -> None:
         st.markdown(f"**Rerun from step {at}**" if at is not None else "**Continue this tape**")
         try:
             tape = ws.store.load_tape(tape_id)
+            if at is not None and at < len(tape.steps) and "edited_by" in tape.steps[at].metadata.other:
+                st.warning(f"Step {at} was written by hand: a rerun from here replaces it with the agent's own "
+                           "step. To keep your edit and let the agent go on after it, cancel and press Continue.")
             candidate = fork_tape(tape, at) if at is not None else tape
             preview = runs.preview(ws, candidate, reference=_reference(tape, at))
         except TapeStudioError as exc:
@@ -70,7 +77,33 @@ def pending_panel(tape_id: str) -> None:
                       args=(_start, tape_id, at, None), width="stretch")
         row[1].button("Start, step once", key="pending_step", on_click=_guard, args=(_start, tape_id, at, 1),
                       width="stretch")
+        breakpoint_fields(ws, tape_id)
         row[2].button("Cancel", key="pending_cancel", on_click=_cancel, width="stretch")
+
+
+BREAK_NODES = "run_break_nodes"
+BREAK_TOOLS = "run_break_tools"
+
+
+def breakpoint_fields(ws: object, tape_id: str | None, spec: object = None) -> None:
+    """Where this run pauses for approval: before nodes, before tools ("*": every tool call)."""
+    if spec is None:
+        try:
+            spec = ws.spec_of(ws.store.load_tape(tape_id))  # type: ignore[attr-defined]
+        except TapeStudioError:
+            return
+    nodes = [node.name for node in spec.nodes]  # type: ignore[attr-defined]
+    tools = ["*", *sorted({tool for node in spec.nodes for tool in node.tools})]  # type: ignore[attr-defined]
+    left, right = st.columns(2)
+    left.multiselect("Pause before nodes", nodes, key=BREAK_NODES, help="A breakpoint for this run: it waits for you.")
+    right.multiselect("Ask before tools", tools, key=BREAK_TOOLS,
+                      help="Approve, edit or reject each call of these tools ('*': every tool) in this run.")
+
+
+def chosen_breakpoints() -> Breakpoints | None:
+    points = Breakpoints(nodes=tuple(st.session_state.get(BREAK_NODES) or ()),
+                         tools=tuple(st.session_state.get(BREAK_TOOLS) or ()))
+    return points or None
 
 
 def render_preview(preview: RerunPreview) -> None:
@@ -129,5 +162,5 @@ def _start(tape_id: str, at: int | None, max_iterations: int | None) -> None:
     ws = get_workspace()
     st.session_state.pop(PENDING_RUN, None)
     tape = ws.fork(tape_id, at) if at is not None else ws.store.load_tape(tape_id)
-    runs.start(ws, session_id(), tape, max_iterations=max_iterations)
+    runs.start(ws, session_id(), tape, max_iterations=max_iterations, breakpoints=chosen_breakpoints())
     open_tape(tape.id, max(len(tape.steps) - 1, 0))

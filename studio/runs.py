@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field
 
 from tape_studio.core.agent import Agent
+from tape_studio.core.approvals import Breakpoints, resume_point
 from tape_studio.core.environment import Environment
 from tape_studio.core.errors import InputError, NotFoundError
 from tape_studio.core.leases import LeaseHeld, check_free, tape_subject
-from tape_studio.core.loop import RunEnded, StepAdded, run
+from tape_studio.core.loop import MoveStarted, RunEnded, StepAdded, run
 from tape_studio.core.preview import RerunPreview, preview_rerun
 from tape_studio.core.redact import redact
 from tape_studio.core.settings import build_llm, configured_agent, load_settings
@@ -46,6 +47,11 @@ class LiveRun:
     acknowledged: bool = False
     """The page has redrawn itself once after the end (so it does not redraw again)."""
     started_at: float = field(default_factory=time.monotonic)
+    breakpoints: Breakpoints | None = None
+    approved: int | None = None
+    in_flight: str = ""
+    """The move being made now (a node's LLM call, a tool), shown while it lasts."""
+    in_flight_since: float = 0.0
 
     @property
     def done(self) -> bool:
@@ -60,14 +66,16 @@ class RunRegistry:
         self._runs: dict[str, dict[str, LiveRun]] = {}
 
     def start(self, session: str, agent: Agent, env: Environment, tape: Tape, store: Store,
-              max_iterations: int | None = None) -> LiveRun:
+              max_iterations: int | None = None, breakpoints: Breakpoints | None = None) -> LiveRun:
         """Starts continuing `tape` in a thread. One run per tape at a time, across all sessions:
         two runs appending to one tape would collide on step indexes."""
         check_free(store, tape_subject(tape.id))  # another process (a terminal's resume) may be running it
         with self._lock:
             if self._running_on(tape.id):
                 raise InputError("this tape is already running; stop that run first")
-            live = LiveRun(session=session, tape_id=tape.id, start_index=len(tape.steps), max_iterations=max_iterations)
+            points, approved = resume_point(store, tape.id, breakpoints)
+            live = LiveRun(session=session, tape_id=tape.id, start_index=len(tape.steps), max_iterations=max_iterations,
+                           breakpoints=points, approved=approved)
             runs = self._runs.setdefault(session, {})
             runs.pop(tape.id, None)
             runs[tape.id] = live
@@ -113,9 +121,13 @@ class RunRegistry:
 
 def _work(live: LiveRun, agent: Agent, env: Environment, tape: Tape, store: Store) -> None:
     try:
-        for event in run(agent, env, tape, store, max_iterations=live.max_iterations, should_stop=live.stop.is_set):
-            if isinstance(event, StepAdded):
+        for event in run(agent, env, tape, store, max_iterations=live.max_iterations, should_stop=live.stop.is_set,
+                         breakpoints=live.breakpoints, approved=live.approved):
+            if isinstance(event, MoveStarted):
+                live.in_flight, live.in_flight_since = event.describe(), time.monotonic()
+            elif isinstance(event, StepAdded):
                 live.steps_added += 1
+                live.in_flight = ""
             elif isinstance(event, RunEnded):
                 live.new_calls = event.new_llm_calls
                 live.reason = event.reason
@@ -137,9 +149,9 @@ def prepare(ws: Workspace, tape: Tape, model: str | None = None) -> tuple[Agent,
 
 
 def start(ws: Workspace, session: str, tape: Tape, model: str | None = None,
-          max_iterations: int | None = None) -> LiveRun:
+          max_iterations: int | None = None, breakpoints: Breakpoints | None = None) -> LiveRun:
     agent, env = prepare(ws, tape, model)
-    return REGISTRY.start(session, agent, env, tape, ws.store, max_iterations)
+    return REGISTRY.start(session, agent, env, tape, ws.store, max_iterations, breakpoints)
 
 
 def preview(ws: Workspace, tape: Tape, reference: Tape | None) -> RerunPreview:

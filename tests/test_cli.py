@@ -150,7 +150,7 @@ def test_resume_of_a_paused_run_completes_it(capsys, store, model) -> None:
     code, out, _ = cli(capsys, "run", "--agent", "qa", "--task", "What is the capital of France?", "--model", model,
                        "--store", str(store), "--max-iterations", "1", "--json")
     paused = json.loads(out)
-    assert paused["status"] == "running" and len(paused["steps"]) == 3
+    assert paused["status"] == "paused" and len(paused["steps"]) == 3
     code, out, _ = cli(capsys, "resume", paused["tape_id"], "--store", str(store), "--model", model, "--json")
     resumed = json.loads(out)
     assert resumed["status"] == "completed" and resumed["steps"][:3] == paused["steps"]

@@ -55,7 +55,7 @@ def test_run_pause_and_resume_a_user_agent(capsys: pytest.CaptureFixture[str], s
     model = travel_fake()
     code, paused, _ = cli(capsys, "run", "--agents", TRAVEL, "--agent", "travel", "--task", "Weather in Oslo?",
                           "--model", model, "--store", store, "--max-iterations", "2", "--json")
-    assert code == 0 and paused["status"] == "running"
+    assert code == 0 and paused["status"] == "paused"
     assert [s["kind"] for s in paused["steps"]] == ["task", "route_thought", "thought", "tool_call"]
     code, done, _ = cli(capsys, "resume", paused["tape_id"], "--agents", TRAVEL, "--model", model, "--store", store,
                         "--json")

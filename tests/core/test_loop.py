@@ -169,7 +169,7 @@ def test_stepping_one_iteration_at_a_time_gives_the_same_tape() -> None:
         ended = [e for e in run(agent, env, tape, max_iterations=1) if isinstance(e, RunEnded)][0]
         tape, pauses = ended.tape, pauses + (ended.reason == "paused")
     assert [s.body() for s in tape.steps] == [s.body() for s in whole.steps]
-    assert pauses == 3  # plan, tool, answer; the fourth call finds the answer and completes
+    assert pauses == 2  # plan, tool; the third move writes the answer and completes at once
 
 
 def test_should_stop_ends_the_run_between_iterations() -> None:

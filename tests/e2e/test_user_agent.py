@@ -38,7 +38,7 @@ def test_every_command_runs_the_travel_agent(tmp_path: Path) -> None:
     store.mkdir()
     paused = ok(tape_studio("run", "--agent", "travel", "--task", "What is the weather in Oslo in 2 days?",
                             "--max-iterations", "2", "--store", store, "--json", cwd=tmp_path))
-    assert paused["status"] == "running"
+    assert paused["status"] == "paused"
     assert [s["kind"] for s in paused["steps"]][:2] == ["task", "route_thought"]
     assert paused["steps"][1]["text"].startswith("weather:")
 

@@ -164,7 +164,7 @@ def test_the_studio_says_which_process_runs_a_tape(tmp_path: Path, monkeypatch: 
     streamlit.cache_resource.clear()
 
 
-def test_a_paused_tape_stays_running_and_a_cut_off_one_shows_interrupted_in_the_studio(
+def test_a_paused_tape_stays_paused_and_a_cut_off_one_shows_interrupted_in_the_studio(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import streamlit
@@ -186,5 +186,5 @@ def test_a_paused_tape_stays_running_and_a_cut_off_one_shows_interrupted_in_the_
     at.run()
     assert not at.exception and any(text.value.startswith("interrupted") for text in at.text)
     assert ws.store.summary(cut_off.id).status == "interrupted"
-    assert ws.store.summary(paused.id).status == "running"
+    assert ws.store.summary(paused.id).status == "paused"
     streamlit.cache_resource.clear()

@@ -36,12 +36,13 @@ def test_a_deep_link_opens_the_tape_page(demo: Demo) -> None:
     at.query_params["tape"] = demo.original.id
     at.run()
     assert not at.exception
-    assert "This is arithmetic." in shown_text(at) and at.title[0].value == "Tape"
+    assert any("This is arithmetic." in b.label for b in at.button) and at.title[0].value == "Tape"  # its step line
 
 
 def test_filters_by_error_score_and_date(demo: Demo) -> None:
     at = browse()
-    assert len(titles(at)) == min(demo.tapes, 50)
+    shown = demo.ws.store.count_tapes(TapeFilter(without_tag="training-record"))
+    assert len(titles(at)) == min(shown, 50)
     at.selectbox(key="browse_errors").select("with an error").run()
     failed = {t.id for t in demo.ws.store.list_tapes(TapeFilter(has_error=True))}
     assert "What is the capital of Italy?" in titles(at)  # the demo tape with a misnamed model
@@ -113,3 +114,27 @@ def test_a_selected_tape_shows_its_family_tree(demo: Demo) -> None:
     at.run()
     button(at, "Open selected fork").click().run()
     assert not at.exception and at.title[0].value == "Tape"
+
+
+def test_training_records_are_hidden_until_asked_for(demo: Demo) -> None:
+    records = demo.ws.store.count_tapes(TapeFilter(text="", limit=1000)) - demo.ws.store.count_tapes(
+        TapeFilter(without_tag="training-record"))
+    assert records > 0  # the demo store holds a recorded training run
+    at = browse()
+    assert f"{demo.tapes - records} tapes · page 1" in [c.value for c in at.caption]
+    at.toggle(key="browse_records").set_value(True).run()
+    assert f"{demo.tapes} tapes · page 1" in [c.value for c in at.caption]
+
+
+def test_scores_are_numbers_or_empty_never_none(demo: Demo) -> None:
+    demo.ws.store.set_score(demo.original.id, 0.8)
+    table = browse().dataframe(key="browse_table").value
+    scores = dict(zip(table["id"], table["score"]))
+    assert scores[demo.original.id] == 0.8 and "None" not in {str(v) for v in scores.values()}
+
+
+def test_the_first_run_hint_opens_the_demo_tape_to_start_with(demo: Demo) -> None:
+    at = browse()
+    assert any("New here?" in m.value for m in at.markdown)
+    button(at, "Open it in the debugger").click().run()
+    assert not at.exception and at.title[0].value == "Tape" and at.query_params["tape"] == demo.original.id

@@ -59,6 +59,11 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.text, *at.code))
 
 
+def listed(at: AppTest) -> str:
+    """What the page shows as text plus the lines of the step list (each a button)."""
+    return texts(at) + "\n" + "\n".join(b.label for b in at.button)
+
+
 def test_browse_lists_tapes(store: Store) -> None:
     for title in ("What is the capital of France?", "Write a haiku about rain", "Explain photosynthesis"):
         store.save_tape(qa_tape(title)[0])
@@ -93,7 +98,7 @@ def test_browse_open_tape_goes_to_the_tape_page(store: Store) -> None:
     next(b for b in at.button if b.label == "Open tape").click().run()
     assert not at.exception
     assert at.query_params["tape"] == tape.id
-    assert "I need facts about France." in texts(at)
+    assert any("I need facts about France." in b.label for b in at.button)  # its line in the step list
 
 
 def test_tape_page_shows_steps_and_provenance(store: Store) -> None:
@@ -101,7 +106,7 @@ def test_tape_page_shows_steps_and_provenance(store: Store) -> None:
     store.save_tape(tape, calls=[call])
     at = open_tape(tape.id)
     assert not at.exception
-    shown = texts(at)
+    shown = listed(at)
     for expected in ("I need facts about France.", "France: Its capital is Paris.", "Paris"):
         assert expected in shown
     assert "no LLM call" in at.info[0].value  # step 0, the task, was not made by a model
@@ -116,7 +121,7 @@ def test_jump_to_first_error_moves_the_cursor(store: Store) -> None:
     tape, _ = qa_tape()
     store.save_tape(tape)
     at = open_tape(tape.id)
-    next(b for b in at.button if b.label == "Jump to first error").click().run()
+    next(b for b in at.button if b.label == "Next error").click().run()
     assert not at.exception
     assert at.session_state[CURSOR] == 4
     assert at.number_input(key=CURSOR).value == 4
@@ -148,7 +153,7 @@ def test_no_tape_id_offers_recent_tapes(store: Store) -> None:
     at.selectbox[0].select(tape.id).run()
     assert not at.exception
     assert at.session_state[TAPE_ID] == tape.id
-    assert "I need facts about France." in texts(at)
+    assert "I need facts about France." in listed(at)
 
 
 def test_hostile_text_is_drawn_as_text_only(store: Store) -> None:
@@ -193,7 +198,7 @@ def test_lineage_links_parent_and_forks(store: Store) -> None:
     next(b for b in at.button if b.label == "Open parent").click().run()
     assert not at.exception
     assert at.session_state[TAPE_ID] == tape.id
-    assert fork.id in texts(at)
+    assert any(line.endswith(fork.id[:8]) and "fork at step 3" in line for line in texts(at).splitlines())
 
 
 def test_browse_pages_through_many_tapes(store: Store) -> None:
@@ -209,7 +214,7 @@ def test_jump_to_first_error_without_errors_says_so(store: Store) -> None:
     tape = Tape(metadata=TapeMetadata(agent="qa", title="fine"), steps=(Task(text="fine"), FinalAnswer(text="ok")))
     store.save_tape(tape)
     at = open_tape(tape.id)
-    next(b for b in at.button if b.label == "Jump to first error").click().run()
+    next(b for b in at.button if b.label == "Next error").click().run()
     assert not at.exception
     assert at.session_state[CURSOR] == 0
     assert "no error step" in at.toast[0].value

@@ -88,7 +88,8 @@ def test_fork_here_opens_a_fork_that_keeps_the_cursor_step(demo: Demo) -> None:
     fork = opened(demo, at)
     assert fork.steps == demo.original.steps[:4] and fork.metadata.fork_step == 4
     assert at.session_state[TAPE_ID] == fork.id and at.session_state[CURSOR] == 3
-    assert f"fork of {demo.original.id} at step 4" in shown_text(at)
+    assert f"fork of {demo.original.id} at step 4 (steps 0–3 are the parent's)" in shown_text(at)
+    assert fork.metadata.title == "What is 17 times 23? · rerun from step 4"
 
 
 def test_step_once_pauses_after_each_move(demo: Demo) -> None:
@@ -173,6 +174,7 @@ def test_clicking_a_step_selects_it(demo: Demo) -> None:
 def test_notes_are_shown_in_the_step_list(demo: Demo) -> None:
     demo.ws.store.add_annotation(demo.original.id, 2, "ana", "should use the calculator")
     at = at_step(demo, 0)
+    at.toggle(key="tape_cards").set_value(True).run()  # the full card view, one click away
     assert "should use the calculator" in shown_text(at) and "ana · " in shown_text(at)
 
 
@@ -197,9 +199,10 @@ def test_a_long_tape_draws_only_one_window(demo: Demo) -> None:
     at.session_state[CURSOR] = 4321
     at.run()
     assert not at.exception
-    drawn = [t.value for t in at.text if t.value.startswith("thought ") and "·" not in t.value]
-    assert len(drawn) == 50 and "thought 4321" in drawn
-    assert "Steps 4300–4349 of 5000" in [c.value for c in at.caption]
+    rows = [b for b in at.button if b.key and b.key.startswith("select_")]  # one line per step
+    assert [b.key for b in rows] == [f"select_{n}" for n in range(4300, 4350)]
+    assert "4321 · 💭 · plan · thought 4321" in next(b.label for b in rows if b.key == "select_4321")
+    assert any(c.value.startswith("Steps 4300–4349 of 5000") for c in at.caption)
 
 
 @pytest.mark.parametrize("status", ["new", "failed"])
@@ -211,3 +214,26 @@ def test_an_unfinished_tape_can_be_continued(demo: Demo, status: str) -> None:
     button(at, "Start").click().run()
     at = finish_runs(at)
     assert bodies(opened(demo, at)) == bodies(demo.rerun) and at.query_params["tape"] == start.id
+
+
+def test_an_edit_names_itself_in_the_title_and_the_family_tree(demo: Demo) -> None:
+    at = at_step(demo, 2)
+    prefix = f"edit_{demo.original.id}_2"
+    at.text_input(key=f"{prefix}_tool").input("calculator")
+    at.text_area(key=f"{prefix}_arguments").input('{"expression": "17*23"}')
+    button(at, "Save as fork").click().run()
+    fork = opened(demo, at)
+    assert fork.metadata.title == "What is 17 times 23? · edit step 2: tool_call calculator(expression='17*23')"
+    family = at.dataframe(key="tape_family").value
+    assert "edit step 2: tool_call calculator(expression='17*23')" in list(family["what changed"])
+    assert "(the original)" in list(family["what changed"]) and "completed" in list(family["outcome"])
+
+
+def test_rerun_from_an_edited_step_warns_that_it_replaces_the_edit(demo: Demo) -> None:
+    fork = demo.ws.fork(demo.original.id, 2, [{"kind": "tool_call", "tool": "calculator",
+                                                "arguments": {"expression": "17*23"}}])
+    at = page("tape", tape=fork.id)
+    at.session_state[CURSOR] = 2
+    at.run()
+    button(at, "⟲ Rerun from here").click().run()
+    assert any("Step 2 was written by hand" in w.value for w in at.warning)
