@@ -23,6 +23,7 @@ from tape_studio.core.files import MAX_INPUT_BYTES, check_text
 from tape_studio.core.interop.exporting import EXPORT_FORMATS
 from tape_studio.core.loop import Event, RunEnded, StepAdded
 from tape_studio.core.tape import TapeStatus
+from tape_studio.studio.cli_experiments import EXPERIMENT_COMMANDS, add_experiment_commands
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 from tape_studio.studio.cli_traces import TRACE_COMMANDS, add_trace_commands
 from tape_studio.studio.terminal import clean, error
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_learning_commands(sub, common, llm)
     add_trace_commands(sub, common, llm)
+    add_experiment_commands(sub, common, llm)
     return parser
 
 
@@ -377,6 +379,7 @@ COMMANDS = {"agents": cmd_agents, "run": cmd_run, "resume": cmd_resume, "fork": 
             "import": cmd_import, "export": cmd_export}
 COMMANDS.update(LEARNING_COMMANDS)
 COMMANDS.update(TRACE_COMMANDS)
+COMMANDS.update(EXPERIMENT_COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -59,3 +59,8 @@ def _put_row(conn: object, row: TapeRun) -> None:
         "data = excluded.data",
         (row.experiment_id, row.tape_id, row.position, row.state, row.fork_id, row.model_dump_json()),
     )
+
+
+def has_experiment(store: Store, experiment_id: str) -> bool:
+    """True when an experiment with this id is stored."""
+    return bool(store.query("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from tape_studio.core.errors import InputError, TapeStudioError
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.experiments import records
-from tape_studio.core.experiments.model import AUTHOR, Experiment, TapeRun, fork_id_for
+from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeRun, fork_id_for
 from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
 from tape_studio.core.experiments.scoring import AUTO, Scoring, answer_of, resolve_scorer, run_scorer, task_of
 from tape_studio.core.experiments.selection import select_tape_ids, targets_for
@@ -121,7 +121,7 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
     called or written. Forks already made are previewed from where they stand."""
     experiment = records.load_experiment(ws.store, experiment_id)
     rows = records.load_rows(ws.store, experiment_id)
-    calls = cached = cost = unknown = 0
+    calls = cached = unknown = 0
     cost_total, exact = 0.0, True
     pending = [row for row in rows if row.state == "pending"]
     for row in pending:
@@ -141,7 +141,6 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
         cached += preview.cached_calls
         cost_total += preview.cost
         exact = exact and preview.exact
-    del cost
     return BatchPreview(tapes=len(pending), skipped=sum(row.state == "skipped" for row in rows), calls=calls,
                         cached_calls=cached, new_calls=calls - cached, cost=round(cost_total, 6),
                         exact=exact and not unknown, unknown=unknown)
@@ -170,19 +169,22 @@ def run_experiment(
     executor: ExecutorChoice | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    budget: Budget | None = None,
 ) -> Experiment:
     """Runs (or resumes) every pending row; returns the experiment with its final status.
 
-    The budget counts new model calls and cost of this run; past it the experiment stops
-    (status `stopped`) and a later call resumes the rows left."""
+    The budget (the stored one, or `budget`, which replaces it) counts the new model calls and
+    cost of this run; past it the experiment stops (status `stopped`) and a later call resumes
+    the rows left."""
     experiment = records.load_experiment(ws.store, experiment_id)
+    if budget is not None:
+        experiment = experiment.model_copy(update={"budget": budget})
     if (executor or ExecutorChoice()).kind != "threads":
         raise InputError("experiments run on threads for now (--executor threads)")
     rows = records.load_rows(ws.store, experiment_id)
     name, scorer = _scorer(experiment)
     targets = targets_for(ws.store, experiment, [row.tape_id for row in rows])
-    budget = MeterBudget(max_llm_calls=experiment.budget.max_llm_calls, max_cost=experiment.budget.max_cost)
-    meter = Meter(budget)
+    meter = Meter(MeterBudget(max_llm_calls=experiment.budget.max_llm_calls, max_cost=experiment.budget.max_cost))
     base = llm or ws.llm
     experiment = experiment.model_copy(update={"status": "running", "stop_reason": ""})
     records.save_experiment(ws.store, experiment)
