@@ -12,6 +12,8 @@ from tape_studio.core.workspace import Workspace
 
 _names = itertools.count()
 QUESTIONS = ("What is the capital of France?", "What is the capital of Japan?", "What is 12 times 7?")
+TARGETS = {"What is the capital of France?": "Paris", "What is the capital of Japan?": "Tokyo",
+           "What is 12 times 7?": "84", "What is 9 plus 4?": "13"}
 LYON = "France: France is a country in Europe. Its capital is Lyon."
 """A tool result the experiments put in place of the real lookup: the fake answers from it."""
 
@@ -27,8 +29,7 @@ def run_tapes(ws: Workspace, questions: tuple[str, ...] = QUESTIONS) -> list[Tap
     for question in questions:
         spec = ws.spec("qa")
         tape = ws.new_tape(spec, question)
-        tape = tape.model_copy(update={"context": {"target": "Paris" if "France" in question else "Tokyo"
-                                                   if "Japan" in question else "84"}})
+        tape = tape.model_copy(update={"context": {"target": TARGETS[question]}})
         agent = ws.agent(spec)
         tapes.append(run_to_end(agent, ws.environment(agent), tape, ws.store).tape)
     return tapes
