@@ -281,3 +281,43 @@ def _scorer(experiment: Experiment) -> tuple[str, object]:
 
 
 __all__ = ["BatchPreview", "Progress", "Usage", "create_experiment", "make_fork", "preview_experiment", "run_experiment"]
+
+
+class MatchPreview(BaseModel):
+    """A tape's first step the rule edits, before and after, for checking a rule before planning it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tape_id: str
+    title: str
+    at: int | None
+    """The fork point; None when nothing in the tape matches."""
+    before: str = ""
+    after: str = ""
+
+
+def preview_matches(ws: Workspace, experiment: Experiment, tapes: int = 3, scan: int = 50) -> list[MatchPreview]:
+    """Up to `tapes` matching tapes among the first `scan` selected (and the unmatched ones seen on the way)."""
+    from tape_studio.core.experiments.rules import StepEdit, edit_step
+
+    found: list[MatchPreview] = []
+    for tape_id in select_tape_ids(ws.store, experiment.selection, MAX_TAPES)[:scan]:
+        tape = ws.store.load_tape(tape_id)
+        try:
+            applied = _apply(ws, experiment, tape)
+        except TapeStudioError as exc:
+            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None, before=str(exc)))
+            continue
+        if applied is None:
+            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None))
+            continue
+        step = tape.steps[applied.at]
+        if isinstance(experiment.rule, StepEdit):
+            after = " · ".join(f"[{s.kind}] {s.summary()}" for s in edit_step(experiment.rule, step)) or "(deleted)"
+        else:
+            after = f"rerun with spec {applied.spec.id if applied.spec else '?'}"
+        found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=applied.at,
+                                  before=f"[{step.kind}] {step.summary()}", after=after))
+        if sum(p.at is not None for p in found) >= tapes:
+            break
+    return found
