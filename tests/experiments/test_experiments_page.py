@@ -29,7 +29,7 @@ def test_define_check_plan_launch_and_report(studio_store: Path) -> None:
     at.selectbox(key="exp_scorer").select("answer")
     at.button(key="exp_check").click().run()
     assert not at.exception
-    matches = at.dataframe(key="exp_matches").value
+    matches = at.dataframe[-1].value
     assert list(matches["fork at"]) == [3, 3, 3] and matches["becomes"][0].startswith("[tool_result]")
 
     at.button(key="exp_plan").click().run()
@@ -45,7 +45,7 @@ def test_define_check_plan_launch_and_report(studio_store: Path) -> None:
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert labels["Fixed / broken / same"] == "0 / 2 / 1" and labels["Scored / skipped"] == "3 / 0"
-    rows = at.dataframe(key="exp_rows").value
+    rows = at.dataframe[-1].value
     assert list(rows["state"]) == ["done"] * 3 and list(rows["delta"]) == [-1.0, -1.0, 0.0]
 
 
