@@ -113,3 +113,18 @@ def test_an_unknown_scorer_or_empty_selection_is_refused_before_anything_is_stor
     with pytest.raises(InputError, match="matches no stored tape"):
         create_experiment(ws, Experiment(selection=Selection(filter=TapeFilter(agent="nobody")), rule=parse_rule(OVERRIDE)))
     assert not ws.store.query("SELECT * FROM experiments")
+
+
+def test_a_user_scorer_registers_and_scores_both_sides_the_same_way(tmp_path: Path) -> None:
+    from tape_studio.core.experiments import Scoring, register_scorer
+
+    @register_scorer(name="test_short_answers")
+    def short(item: Scoring) -> float:
+        return 1.0 if item.answer and len(item.answer) <= 5 else 0.0
+
+    ws = fake_workspace(tmp_path)
+    france = run_tapes(ws, ("What is the capital of France?",))
+    experiment_id = start(ws, france, scorer="test_short_answers")
+    run_experiment(ws, experiment_id)
+    row = build_report(ws.store, experiment_id).rows[0]
+    assert (row.original_score, row.fork_score) == (1.0, 1.0)  # "Paris" and "Lyon" are both short
