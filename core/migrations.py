@@ -218,6 +218,27 @@ MIGRATIONS[7] = """
 """
 
 
+# Experiments (core/experiments): one edit rule over many tapes; a row per selected tape with its fork and scores.
+MIGRATIONS[6] = """
+    CREATE TABLE experiments (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX experiments_created ON experiments(created_at);
+    CREATE TABLE experiment_tapes (
+        experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+        tape_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        fork_id TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, tape_id)
+    );
+    CREATE INDEX experiment_tapes_fork ON experiment_tapes(fork_id);
+"""
+
 def statements(script: str) -> list[str]:
     """The statements of a migration script; a `;` inside a trigger body does not end its statement."""
     statements: list[str] = []

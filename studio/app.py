@@ -30,6 +30,7 @@ page = st.navigation([
     st.Page(RUN_PAGE, title="Run", icon="▶️"),
     st.Page(DATA_PAGE, title="Data", icon="🗃️"),
     st.Page(TRAIN_PAGE, title="Train", icon="🎓"),
+    st.Page(TAPE_PAGE.with_name("experiments.py"), title="Experiments", icon="🧪"),
     st.Page(SETTINGS_PAGE, title="Settings", icon="⚙️"),
 ])
 try:

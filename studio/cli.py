@@ -25,6 +25,7 @@ from tape_studio.core.loop import Event, RunEnded, StepAdded
 from tape_studio.core.run_state import label
 from tape_studio.core.tape import TapeStatus
 from tape_studio.studio.cli_debug import DEBUG_COMMANDS, add_breakpoint_options, add_debug_commands, breakpoints_of, pause_lines
+from tape_studio.studio.cli_experiments import EXPERIMENT_COMMANDS, add_experiment_commands
 from tape_studio.studio.cli_learning import LEARNING_COMMANDS, add_learning_commands
 from tape_studio.studio.cli_traces import TRACE_COMMANDS, add_trace_commands
 from tape_studio.studio.terminal import clean, error
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_learning_commands(sub, common, llm)
     add_trace_commands(sub, common, llm)
     add_debug_commands(sub, common, llm)
+    add_experiment_commands(sub, common, llm)
     return parser
 
 
@@ -391,6 +393,7 @@ COMMANDS = {"agents": cmd_agents, "run": cmd_run, "resume": cmd_resume, "fork": 
 COMMANDS.update(LEARNING_COMMANDS)
 COMMANDS.update(TRACE_COMMANDS)
 COMMANDS.update(DEBUG_COMMANDS)
+COMMANDS.update(EXPERIMENT_COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

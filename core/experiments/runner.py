@@ -1,0 +1,323 @@
+"""Running an experiment: plan (apply the rule to each selected tape), preview the batch's cost,
+fork and rerun each tape on the batch executor, score both sides, and record each row as it ends.
+
+Everything is resumable: the plan is stored before any fork is made, a fork's id follows from the
+experiment and its tape, and a row is marked done only after its fork finished and both sides were
+scored. A killed experiment resumes with the rows still pending: a fork already made is continued
+(the store holds its steps, the cache the calls already answered), never made twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from tape_studio.core.errors import InputError, TapeStudioError
+from tape_studio.core.executor import ExecutorChoice, open_executor
+from tape_studio.core.experiments import records
+from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeRun, fork_id_for
+from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
+from tape_studio.core.experiments.scoring import AUTO, Scoring, answer_of, resolve_scorer, run_scorer, task_of
+from tape_studio.core.experiments.selection import select_tape_ids, targets_for
+from tape_studio.core.learning.meter import Budget as MeterBudget
+from tape_studio.core.learning.meter import BudgetExceeded, Meter, MeteredLLM, Usage, total
+from tape_studio.core.llm import LLM, LLMCall, Prompt
+from tape_studio.core.loop import run_to_end
+from tape_studio.core.preview import preview_rerun
+from tape_studio.core.redact import redact
+from tape_studio.core.spec import AgentSpec
+from tape_studio.core.tape import Tape, fork_tape
+from tape_studio.core.workspace import Workspace
+
+MAX_TAPES = 5_000
+"""An experiment's selection is bounded: more tapes than this is refused, not silently cut."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a running experiment is, for a progress bar."""
+
+    done: int
+    total: int
+    tape_id: str = ""
+    state: str = ""
+
+
+class BatchPreview(BaseModel):
+    """What an experiment is expected to cost before it starts, summed over its pending forks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tapes: int
+    skipped: int
+    calls: int
+    cached_calls: int
+    """Calls the cache answers (free)."""
+    new_calls: int
+    cost: float
+    exact: bool
+    """True when every rerun is answered from the cache to its end."""
+    unknown: int = 0
+    """Tapes whose rerun could not be previewed (their agent is not loaded here, say)."""
+
+    @property
+    def cached_share(self) -> float:
+        return self.cached_calls / self.calls if self.calls else 0.0
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def create_experiment(ws: Workspace, experiment: Experiment) -> tuple[Experiment, list[TapeRun]]:
+    """Checks and stores the experiment with one row per selected tape: pending with its fork point,
+    or skipped with the reason (no step matches the rule, its agent is not loaded)."""
+    ids = select_tape_ids(ws.store, experiment.selection, MAX_TAPES)
+    if not ids:
+        raise InputError(f"the selection ({experiment.selection.describe()}) matches no stored tape")
+    _scorer(experiment)  # an unknown scorer is refused before anything is stored
+    rows = [_plan_row(ws, experiment, position, tape_id) for position, tape_id in enumerate(ids)]
+    records.save_experiment(ws.store, experiment, rows)
+    return experiment, rows
+
+
+def _plan_row(ws: Workspace, experiment: Experiment, position: int, tape_id: str) -> TapeRun:
+    row = TapeRun(experiment_id=experiment.id, tape_id=tape_id, position=position)
+    tape = ws.store.load_tape(tape_id)
+    try:
+        applied = _apply(ws, experiment, tape)
+    except TapeStudioError as exc:
+        return row.model_copy(update={"state": "skipped", "reason": str(exc).splitlines()[0]})
+    if applied is None:
+        return row.model_copy(update={"state": "skipped", "reason": "no step matches the rule"})
+    return row.model_copy(update={"fork_id": fork_id_for(experiment.id, tape_id), "fork_at": applied.at,
+                                  "matched": applied.matched})
+
+
+def _apply(ws: Workspace, experiment: Experiment, tape: Tape) -> Applied | None:
+    spec = ws.spec_of(tape) if isinstance(experiment.rule, SpecPatch) else None
+    return apply_rule(experiment.rule, tape, spec)
+
+
+def make_fork(ws: Workspace, experiment: Experiment, original: Tape) -> tuple[Tape, AgentSpec]:
+    """The experiment's fork of `original` (not saved) and the spec that reruns it."""
+    applied = _apply(ws, experiment, original)
+    if applied is None:
+        raise InputError(f"tape {original.id!r}: no step matches the rule")
+    spec = applied.spec or ws.spec_of(original)
+    fork = fork_tape(original, applied.at, applied.replacement, author=AUTHOR)
+    fork = fork.with_metadata(id=fork_id_for(experiment.id, original.id), spec_id=spec.id,
+                              tags=(*original.metadata.tags, f"experiment:{experiment.id}"), experiment_id=experiment.id)
+    return fork, spec
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+
+def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None) -> BatchPreview:
+    """Simulates every pending fork's rerun against the cache (see core/preview.py); nothing is
+    called or written. Forks already made are previewed from where they stand."""
+    experiment = records.load_experiment(ws.store, experiment_id)
+    rows = records.load_rows(ws.store, experiment_id)
+    calls = cached = unknown = 0
+    cost_total, exact = 0.0, True
+    pending = [row for row in rows if row.state == "pending"]
+    for row in pending:
+        try:
+            original = ws.store.load_tape(row.tape_id)
+            if row.fork_id and ws.store.has_tape(row.fork_id):
+                fork, spec = ws.store.load_tape(row.fork_id), ws.spec_of(ws.store.load_tape(row.fork_id))
+            else:
+                fork, spec = make_fork(ws, experiment, original)
+            agent = ws.agent_for(fork, spec, llm or ws.llm)
+            recorded = {call.prompt_id: call for call in ws.store.calls_for_tape(original.id)}
+            preview = preview_rerun(agent, fork, ws.cache, ws.environment(agent), reference=original, calls=recorded)
+        except TapeStudioError:
+            unknown += 1
+            continue
+        calls += len(preview.calls)
+        cached += preview.cached_calls
+        cost_total += preview.cost
+        exact = exact and preview.exact
+    return BatchPreview(tapes=len(pending), skipped=sum(row.state == "skipped" for row in rows), calls=calls,
+                        cached_calls=cached, new_calls=calls - cached, cost=round(cost_total, 6),
+                        exact=exact and not unknown, unknown=unknown)
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+class _Tally(MeteredLLM):
+    """A metered client that also counts one tape's calls, so each row reports its own cost."""
+
+    def __init__(self, base: LLM, meter: Meter, role: str, tally: Meter) -> None:
+        super().__init__(base, meter, role)
+        self.tally = tally
+
+    def complete(self, prompt: Prompt, model: str | None = None, params: dict | None = None) -> LLMCall:  # type: ignore[type-arg]
+        call = super().complete(prompt, model=model, params=params)
+        self.tally.record(self.role, call)
+        return call
+
+
+def run_experiment(
+    ws: Workspace,
+    experiment_id: str,
+    llm: LLM | None = None,
+    executor: ExecutorChoice | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    budget: Budget | None = None,
+) -> Experiment:
+    """Runs (or resumes) every pending row; returns the experiment with its final status.
+
+    The budget (the stored one, or `budget`, which replaces it) counts the new model calls and
+    cost of this run; past it the experiment stops (status `stopped`) and a later call resumes
+    the rows left."""
+    experiment = records.load_experiment(ws.store, experiment_id)
+    if budget is not None:
+        experiment = experiment.model_copy(update={"budget": budget})
+    if (executor or ExecutorChoice()).kind != "threads":
+        raise InputError("experiments run on threads for now (--executor threads)")
+    rows = records.load_rows(ws.store, experiment_id)
+    name, scorer = _scorer(experiment)
+    targets = targets_for(ws.store, experiment, [row.tape_id for row in rows])
+    meter = Meter(MeterBudget(max_llm_calls=experiment.budget.max_llm_calls, max_cost=experiment.budget.max_cost))
+    base = llm or ws.llm
+    experiment = experiment.model_copy(update={"status": "running", "stop_reason": ""})
+    records.save_experiment(ws.store, experiment)
+    pending = [row for row in rows if row.state == "pending"]
+    done = len(rows) - len(pending)
+    stop = threading.Event()
+    reasons: list[str] = []
+
+    def work(row: TapeRun) -> TapeRun:
+        if stop.is_set() or (should_stop is not None and should_stop()):
+            stop.set()
+            return row
+        tally = Meter()
+        try:
+            result = _run_row(ws, experiment, row, _Tally(base, meter, "forward", tally),
+                              _Tally(base, meter, "judge", tally), name, scorer, targets.get(row.tape_id))
+        except BudgetExceeded as exc:
+            stop.set()
+            reasons.append(str(exc))
+            _pause(ws, row)
+            return row
+        except TapeStudioError as exc:
+            result = row.model_copy(update={"state": "failed", "reason": redact(str(exc)).splitlines()[0][:300]})
+        spent = total(tally.snapshot())
+        result = result.model_copy(update={"llm_calls": row.llm_calls + spent.calls,
+                                           "new_llm_calls": row.new_llm_calls + spent.new_calls,
+                                           "cost": round(row.cost + spent.cost, 6)})
+        records.save_row(ws.store, result)
+        return result
+
+    pool = open_executor(executor or ExecutorChoice(), experiment.workers)
+    try:
+        for _, row in pool.imap(work, pending):
+            if row.state != "pending":
+                done += 1
+            if on_progress is not None:
+                on_progress(Progress(done=done, total=len(rows), tape_id=row.tape_id, state=row.state))
+    finally:
+        pool.close()
+    left = sum(row.state == "pending" for row in records.load_rows(ws.store, experiment_id))
+    status = "completed" if not left else "stopped"
+    reason = reasons[0] if reasons else ("stopped on request" if left else "")
+    experiment = experiment.model_copy(update={"status": status, "stop_reason": reason})
+    records.save_experiment(ws.store, experiment)
+    return experiment
+
+
+def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM, judge_llm: LLM, scorer_name: str,
+             scorer: object, target: str | None) -> TapeRun:
+    original = ws.store.load_tape(row.tape_id)
+    assert row.fork_id is not None
+    if ws.store.has_tape(row.fork_id):  # made before a kill or a budget stop: continue it
+        fork = ws.store.load_tape(row.fork_id)
+        spec = ws.spec_of(fork)
+    else:
+        fork, spec = make_fork(ws, experiment, original)
+        ws.store.save_spec(spec)
+        ws.store.save_tape(fork)
+    if fork.metadata.status not in ("completed", "failed"):
+        agent = ws.agent_for(fork, spec, agent_llm)
+        fork = run_to_end(agent, ws.environment(agent), fork, ws.store).tape
+    sides = []
+    for tape in (original, fork):
+        item = Scoring(tape=tape, task=task_of(tape), answer=answer_of(tape), target=target, llm=judge_llm)
+        sides.append(run_scorer(scorer, item, scorer_name))  # type: ignore[arg-type]
+    ws.store.set_score(fork.id, sides[1].score)
+    if ws.store.summary(original.id).score is None:  # an original's own score (from an evaluation) is kept
+        ws.store.set_score(original.id, sides[0].score)
+    from tape_studio.core.diff import diff_tapes
+
+    divergence = diff_tapes(original, fork)
+    first = divergence.pairs[divergence.first_divergence].b if divergence.first_divergence is not None else None
+    return row.model_copy(update={
+        "state": "done", "reason": fork.metadata.error[:300] if fork.metadata.status == "failed" else "",
+        "original_score": sides[0].score, "fork_score": sides[1].score, "original_feedback": sides[0].feedback[:500],
+        "fork_feedback": sides[1].feedback[:500], "first_divergence": first if first is not None else row.fork_at})
+
+
+def _pause(ws: Workspace, row: TapeRun) -> None:
+    """A fork cut off by the budget shows as interrupted (it resumes like any other)."""
+    if row.fork_id and ws.store.has_tape(row.fork_id):
+        tape = ws.store.summary(row.fork_id)
+        if tape.status == "running":
+            ws.store.set_status(row.fork_id, "interrupted")
+
+
+def _scorer(experiment: Experiment) -> tuple[str, object]:
+    metric = None
+    if experiment.scorer == AUTO and experiment.dataset:
+        from tape_studio.core.learning.datasets import load_dataset
+
+        metric = load_dataset(experiment.dataset).metric
+    return resolve_scorer(experiment.scorer, metric)
+
+
+__all__ = ["BatchPreview", "Progress", "Usage", "create_experiment", "make_fork", "preview_experiment", "run_experiment"]
+
+
+class MatchPreview(BaseModel):
+    """A tape's first step the rule edits, before and after, for checking a rule before planning it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tape_id: str
+    title: str
+    at: int | None
+    """The fork point; None when nothing in the tape matches."""
+    before: str = ""
+    after: str = ""
+
+
+def preview_matches(ws: Workspace, experiment: Experiment, tapes: int = 3, scan: int = 50) -> list[MatchPreview]:
+    """Up to `tapes` matching tapes among the first `scan` selected (and the unmatched ones seen on the way)."""
+    from tape_studio.core.experiments.rules import StepEdit, edit_step
+
+    found: list[MatchPreview] = []
+    for tape_id in select_tape_ids(ws.store, experiment.selection, MAX_TAPES)[:scan]:
+        tape = ws.store.load_tape(tape_id)
+        try:
+            applied = _apply(ws, experiment, tape)
+        except TapeStudioError as exc:
+            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None, before=str(exc)))
+            continue
+        if applied is None:
+            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None))
+            continue
+        step = tape.steps[applied.at]
+        if isinstance(experiment.rule, StepEdit):
+            after = " · ".join(f"[{s.kind}] {s.summary()}" for s in edit_step(experiment.rule, step)) or "(deleted)"
+        else:
+            after = f"rerun with spec {applied.spec.id if applied.spec else '?'}"
+        found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=applied.at,
+                                  before=f"[{step.kind}] {step.summary()}", after=after))
+        if sum(p.at is not None for p in found) >= tapes:
+            break
+    return found
