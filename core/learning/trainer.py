@@ -19,7 +19,7 @@ from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.context import Context, TrainingStopped
 from tape_studio.core.learning.datasets import Dataset, Example, load_dataset
 from tape_studio.core.learning.evaluate import evaluate, mean
-from tape_studio.core.learning.guards import length_cap, prompt_length
+from tape_studio.core.learning.guards import length_cap, text_length
 from tape_studio.core.learning.meter import Budget, BudgetExceeded, Meter, combine
 from tape_studio.core.learning.records import RecordTape, RunStatus, StepRow, TrainingRun
 from tape_studio.core.learning.step import update_step
@@ -135,7 +135,7 @@ class Trainer:
         config = run.config
         llm = LLM(model=config.model or None, mode=self.llm.mode, cache=self.ws.cache)
         v0 = self.ws.store.load_spec(run.spec_id)
-        caps = {node.name: length_cap(prompt_length(node.prompt), config.max_growth) for node in v0.nodes}
+        caps = {node.name: length_cap(text_length(node.prompt), config.max_growth) for node in v0.nodes}
         return Context(store=self.ws.store, llm=llm, meter=meter, run_id=run.id, metric=dataset.metric, pool=pool,
                        optimizer_model=config.optimizer_model, train_examples=dataset.split("train"),
                        length_caps=caps, token_cap=config.token_cap, skip_solved=config.skip_solved,

@@ -13,7 +13,7 @@ from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer, minibatches
 from tape_studio.core.workspace import Workspace
 
-CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=2, batch_size=4, workers=2)
+CONFIG = TrainConfig(agent="qa", dataset="qa-mini", epochs=2, batch_size=4, workers=2)
 
 
 def train(ws: Workspace, config: TrainConfig = CONFIG) -> rec.TrainingRun:
@@ -146,7 +146,7 @@ def test_test_scores_are_reported_but_never_choose_the_best_version(make_ws: Mak
 
 
 def test_minibatches_are_a_seeded_shuffle() -> None:
-    train_set = named_dataset("qa").split("train")
+    train_set = named_dataset("qa-mini").split("train")
     assert minibatches(train_set, 3, 0, 1) == minibatches(train_set, 3, 0, 1)
     assert minibatches(train_set, 3, 0, 1) != minibatches(train_set, 3, 0, 2)
     assert [len(b) for b in minibatches(train_set, 4, 0, 1)] == [4, 2]
