@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.leases import holding, run_subject
 from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.compare import Comparison, compare_versions
 from tape_studio.core.learning.context import Context, TrainingStopped
 from tape_studio.core.learning.datasets import Dataset, Example, load_dataset
 from tape_studio.core.learning.evaluate import evaluate, mean
@@ -27,6 +28,7 @@ from tape_studio.core.learning.summary import summarize
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.llm import LLM
 from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
 from tape_studio.core.tape import new_id
 from tape_studio.core.workspace import Workspace
 
@@ -142,6 +144,18 @@ class Trainer:
                        should_stop=self.should_stop)
 
 
+def run_comparisons(store: Store, run: TrainingRun, dataset: Dataset) -> list[Comparison]:
+    """v0 against the best version on each split both were scored on (validation; test when reported)."""
+    found = []
+    for split in ("val", "test"):
+        if split in dataset.splits:
+            ids = [e.id for e in dataset.split(split)]
+            comparison = compare_versions(store, run.id, run.spec_id, run.best_spec_id, split, ids)
+            if comparison is not None:
+                found.append(comparison)
+    return found
+
+
 def _state(ws: Workspace, run: TrainingRun, rows: list[StepRow]) -> State:
     state = State(current=ws.store.load_spec(rows[-1].spec_id if rows else run.spec_id), rows=list(rows))
     for row in rows:
@@ -249,7 +263,9 @@ class _Runner:
                 test[label] = evaluate(self.ctx, spec, self.dataset.split("test"), "test", "eval")[0].mean
         self.run = self.run.model_copy(update={"status": "completed", "phase": "done"})
         rows = rec.load_rows(self.store, self.run.id)
-        self.run = self.run.model_copy(update={"summary": summarize(self.run, rows, test, self.meter.snapshot())})
+        comparisons = run_comparisons(self.store, self.run, self.dataset)
+        self.run = self.run.model_copy(update={"summary": summarize(self.run, rows, test, self.meter.snapshot(),
+                                                                    comparisons)})
         rec.save_run(self.store, self.run)
         self._report("done")
         return self.run

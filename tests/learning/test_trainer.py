@@ -32,6 +32,11 @@ def test_a_run_adopts_the_improvement_and_reports_every_epoch(make_ws: MakeWorks
     best = ws.store.load_spec(run.best_spec_id)
     assert TRAINED_RULE in best.node("plan").prompt.rules and best.parent_id == run.spec_id
     assert summary["test"] == {"v0": 0.25, "best": 0.5}
+    compared = summary["v0_vs_best"]
+    assert set(compared) == {"val", "test"}  # type: ignore[arg-type]
+    test = compared["test"]  # type: ignore[index]
+    assert test["delta"] == 0.25 and test["low"] <= 0.25 <= test["high"] and test["fixed"] and not test["broken"]
+    assert summary["accepted_changes"] and all(c["by"] for c in summary["accepted_changes"])  # type: ignore[union-attr, index]
 
 
 def test_every_record_is_on_a_tape_linked_to_its_call_and_forward_tapes(make_ws: MakeWorkspace) -> None:
