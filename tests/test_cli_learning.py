@@ -25,6 +25,8 @@ def test_train_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str])
     assert {"run_id", "epochs", "best_spec_id"} <= set(result)
     assert [set(e) for e in result["epochs"]] == [{"epoch", "train", "val", "accepted", "rejected", "spec_id"}] * 2
     assert result["status"] == "completed" and result["best_spec_id"].startswith("qa-")
+    test = result["v0_vs_best"]["test"]
+    assert {"delta", "low", "high", "fixed", "broken", "n"} <= set(test) and test["low"] <= test["delta"] <= test["high"]
 
 
 def test_train_resume_of_a_finished_run_prints_its_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,6 +75,12 @@ def test_eval_scores_a_spec_on_a_split(capsys: pytest.CaptureFixture[str]) -> No
     assert report["score"] == pytest.approx(0.3333) and report["examples"][0]["tape_id"]
 
 
+def test_eval_shows_examples_done_running_score_and_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    model = register_learning_fake("cli-eval-progress")
+    code, out, err = run_cli(capsys, "eval", "--agent", "qa", "--dataset", "qa-mini", "--split", "val", "--model", model)
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert code == 0 and len(lines) == 6 and lines[-1].startswith("[6/6] score 0.33 ·")
+    assert lines[-1].endswith(" calls") and int(lines[-1].split("·")[1].split()[0]) >= 12  # plan + answer each
 def test_eval_gives_the_same_scores_with_an_explicit_thread_executor(capsys: pytest.CaptureFixture[str]) -> None:
     model = register_learning_fake("cli-eval-threads")
     args = ("eval", "--agent", "qa", "--dataset", "qa-mini", "--split", "val", "--model", model, "--json")
