@@ -7,7 +7,8 @@ from tape_studio.core.interop.exporting import EXPORT_FORMATS, TapeSelection
 from tape_studio.core.learning.datasets import DATASETS
 from tape_studio.core.learning.datasets import SPLITS
 from tape_studio.studio.data import FILE_NAMES, export_download, import_uploads, skipped_rows
-from tape_studio.studio.evaluation import aggregate_rows, change_rows, label, run_evaluation
+from tape_studio.core.learning.report import EvalProgress
+from tape_studio.studio.evaluation import aggregate_rows, change_rows, label, progress_text, run_evaluation
 from tape_studio.studio.state import get_workspace
 
 FORMAT_LABELS = {"bundle": "Tape Studio bundle (tapes + LLM calls)", "sft": "SFT: OpenAI chat fine-tuning JSONL",
@@ -33,8 +34,12 @@ with evaluate_tab:
     st.caption("Uses the model and LLM mode saved in Settings. Each example becomes a stored, scored tape.")
     if st.button("Evaluate", type="primary", key="data_eval_run"):
         try:
-            with st.spinner("Running every example on a worker pool…"):
-                st.session_state.setdefault(EVAL_RUNS, []).append(run_evaluation(ws, spec_ref, dataset_ref, split))
+            bar = st.progress(0.0, text="Starting the evaluation…")
+
+            def show(progress: EvalProgress) -> None:
+                bar.progress(progress.done / max(1, progress.total), text=progress_text(progress))
+
+            st.session_state.setdefault(EVAL_RUNS, []).append(run_evaluation(ws, spec_ref, dataset_ref, split, show))
         except TapeStudioError as exc:
             st.error("Evaluation failed:")
             st.text(str(exc))

@@ -27,10 +27,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "demo_tapes" / "training")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--optimizers", default="demos", help="comma list (default: demos; see the README for why)")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="store folder to use (its cache answers calls already made, e.g. by tape-studio eval)")
     args = parser.parse_args()
-    ws = Workspace(Path(tempfile.mkdtemp(prefix="tape-demo-training-")) / "store.sqlite", mode="live")
-    config = TrainConfig(agent="qa", dataset="qa", epochs=args.epochs, batch_size=args.batch, workers=2,
-                         optimizers=("prompt", "tool", "pipeline"))
+    folder = args.store or Path(tempfile.mkdtemp(prefix="tape-demo-training-"))
+    ws = Workspace(folder / "store.sqlite", mode="cached")
+    # Default settings but epochs and minibatch size: what a user gets from `tape-studio train`.
+    config = TrainConfig(agent="qa", dataset="qa", epochs=args.epochs, batch_size=args.batch,
+                         optimizers=tuple(args.optimizers.split(",")))
     trainer = Trainer(ws, on_progress=report)
     started = time.perf_counter()
     run = trainer.run(trainer.start(config).id)

@@ -43,7 +43,8 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
     p.add_argument("--batch", type=int, default=2, help="minibatch size")
     p.add_argument("--workers", type=int, default=2, help="threads for model calls")
     p.add_argument("--policy", choices=POLICIES, default="minibatch+val", help="gate policy (default minibatch+val)")
-    p.add_argument("--optimizers", default="prompt,tool", help="comma list of prompt, tool, pipeline")
+    p.add_argument("--optimizers", default="demos,prompt,tool",
+                   help="comma list of demos (few-shot examples from successful turns), prompt, tool, pipeline")
     p.add_argument("--metric", help=f"override the dataset's metric ({metrics_help})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--optimizer-model", help="model for judge, backward and optimizers (default: the agent's)")
@@ -125,6 +126,16 @@ def _describe(summary: dict[str, Any]) -> str:
     lines.append(f"  best {summary.get('best_spec_id')}  val {score(summary.get('best_val'))}")
     if summary.get("test"):
         lines.append(f"  test (reported only): v0 {score(summary['test']['v0'])} → best {score(summary['test']['best'])}")
+    for change in summary.get("accepted_changes", []):
+        lines.append(f"  accepted at epoch {change['epoch']} step {change['step']}: {', '.join(change['by'])} "
+                     f"→ spec {change['spec_id']}")
+    for split, found in (summary.get("v0_vs_best") or {}).items():
+        lines.append(f"  v0 vs best on {split}: {found['a_score']:.2f} → {found['b_score']:.2f} ({found['delta']:+.2f}, "
+                     f"90% CI {found['low']:+.2f} … {found['high']:+.2f}, n={found['n']})")
+        for label in ("fixed", "broken"):
+            if found[label]:
+                lines.append(f"    {label} ({len(found[label])}): {', '.join(found[label][:12])}"
+                             + (" …" if len(found[label]) > 12 else ""))
     lines.append(f"  {summary.get('llm_calls')} LLM calls ({summary.get('new_llm_calls')} new), "
                  f"{summary.get('tokens')} tokens, ${summary.get('cost', 0):.4f}")
     if summary.get("status") != "completed":
@@ -161,11 +172,42 @@ class _ProgressBar:
             self.bar.close()
 
 
+class _EvalBar:
+    """Examples done of the split, the running mean score and the LLM calls so far, on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def update(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        text = f"score {progress.score:.2f} · {progress.calls} calls"
+        if not sys.stderr.isatty():
+            print(f"[{progress.done}/{progress.total}] {text}", file=sys.stderr, flush=True)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=progress.total, file=sys.stderr, unit="example", dynamic_ncols=True)
+        self.bar.n = progress.done
+        self.bar.set_postfix_str(text)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tape_studio.core.learning.report import evaluate_agent
 
-    report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric,
-                            executor=_executor(args))
+    bar = _EvalBar(enabled=not args.json)
+    try:
+        report = evaluate_agent(_workspace(args), args.agent, args.dataset, args.split, args.workers, args.metric,
+                                executor=_executor(args), on_progress=bar.update)
+    finally:
+        bar.close()
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0

@@ -7,22 +7,48 @@ The forward tapes are ordinary stored tapes (tagged "eval" and the split) with t
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from tape_studio.core.learning.report import EvalReport, evaluate_agent
+from tape_studio.core.learning.report import EvalProgress, EvalReport, evaluate_agent
 from tape_studio.core.settings import build_llm, load_settings
 from tape_studio.core.workspace import Workspace
 
 WORKERS = 4
 
 
-def run_evaluation(ws: Workspace, spec_ref: str, dataset_ref: str, split: str) -> EvalReport:
+def run_evaluation(
+    ws: Workspace, spec_ref: str, dataset_ref: str, split: str, show: Callable[[EvalProgress], None] | None = None,
+    poll_s: float = 0.25,
+) -> EvalReport:
     """Runs and scores every example of the split on a worker pool, with the Settings page's model.
 
     The studio's workspace is shared by every browser session, so the model is set on a shallow
-    copy (same store and cache) rather than on the shared one."""
+    copy (same store and cache) rather than on the shared one. The evaluation runs on a thread and
+    `show` is called here, on the caller's thread, with the latest progress: Streamlit elements
+    can only be updated from the script's own thread."""
     session = copy.copy(ws)
     session.llm = build_llm(load_settings(ws.store), ws.cache)
-    return evaluate_agent(session, spec_ref, dataset_ref, split, workers=WORKERS)
+    latest: list[EvalProgress] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval") as runner:
+        future = runner.submit(evaluate_agent, session, spec_ref, dataset_ref, split, WORKERS,
+                               on_progress=latest.append)
+        shown = 0
+        while not future.done():
+            if show is not None and len(latest) > shown:
+                shown = len(latest)
+                show(latest[-1])
+            time.sleep(poll_s)
+        report = future.result()
+    if show is not None and latest:
+        show(latest[-1])
+    return report
+
+
+def progress_text(progress: EvalProgress) -> str:
+    return (f"{progress.done} of {progress.total} examples · running score {progress.score:.2f} · "
+            f"{progress.calls} LLM calls")
 
 
 def label(report: EvalReport) -> str:

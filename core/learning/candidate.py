@@ -19,7 +19,7 @@ def build_candidate(spec: AgentSpec, proposals: Sequence[Proposal]) -> AgentSpec
     nodes = {node.name: node for node in spec.nodes}
     tool_docs = dict(spec.tool_docs)
     for proposal in valid:
-        if proposal.optimizer == "prompt" and proposal.target in nodes:
+        if proposal.optimizer in ("prompt", "demos") and proposal.target in nodes:
             node = nodes[proposal.target]
             nodes[node.name] = node.model_copy(update={"prompt": revised(node, proposal.changes)})
         elif proposal.optimizer == "tool":

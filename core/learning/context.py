@@ -53,6 +53,8 @@ class Context:
     """Examples with a perfect score get no backward calls: there is nothing to fix."""
     should_stop: Callable[[], bool] | None = None
     on_phase: Callable[[str], None] | None = None
+    on_scored: Callable[[str, float], None] | None = None
+    """Called with (example id, score) as each example of an evaluation is scored: progress bars."""
 
     def llm_for(self, role: str) -> MeteredLLM:
         model = None if role in AGENT_ROLES else self.optimizer_model

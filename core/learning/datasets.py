@@ -85,6 +85,8 @@ def register_dataset(name: str, folder: Traversable | Path | str, metric: Metric
 
 _BUNDLED = resources.files(__package__ or "tape_studio.core.learning").joinpath("data")
 register_dataset("qa", _BUNDLED.joinpath("qa"), metric="answer", agent="qa")  # answers from the bundled knowledge base
+# The first qa set (6 / 6 / 8): fast runs for tests and examples, too small to measure learning on.
+register_dataset("qa-mini", _BUNDLED.joinpath("qa_mini"), metric="answer", agent="qa")
 register_dataset("writer", _BUNDLED.joinpath("writer"), metric="judge", agent="writer")
 
 

@@ -62,6 +62,8 @@ def evaluate(
 def score_example(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str) -> Scored:
     tape = run_example(ctx, spec, example, split, role)
     loss, call = compute_loss(ctx, example, tape)
+    if ctx.on_scored is not None:
+        ctx.on_scored(example.id, loss.score)
     return Scored(example, tape, loss, call)
 
 
@@ -82,5 +84,10 @@ def _evaluate_remote(ctx: Context, spec: AgentSpec, examples: Sequence[Example],
         tapes[ids[result.tape.id]] = commit(ctx, spec, result)
         # The budget is checked between batches here: remote tasks cannot reserve from this meter.
         ctx.meter.absorb(result.usage)
-    return ctx.map(lambda example: Scored(example, tapes[example.id], *compute_loss(ctx, example, tapes[example.id])),
-                   examples)
+    def scored(example: Example) -> Scored:
+        loss, call = compute_loss(ctx, example, tapes[example.id])
+        if ctx.on_scored is not None:
+            ctx.on_scored(example.id, loss.score)
+        return Scored(example, tapes[example.id], loss, call)
+
+    return ctx.map(scored, examples)

@@ -31,13 +31,21 @@ def prompt_length(prompt: PromptComponents) -> int:
     return sum(len(part) for part in parts)
 
 
+def text_length(prompt: PromptComponents) -> int:
+    """Characters of the written prompt (worked examples aside): what the bloat cap measures.
+
+    Worked examples are bounded by count and size instead (demo_optimizer.py): a small model gains
+    most from them, and a cap shared with the text would let none in."""
+    return sum(len(part) for part in (prompt.instruction, *prompt.rules, prompt.output_format, prompt.input_template))
+
+
 def length_cap(first_length: int, growth: float) -> int:
     """The most a prompt may reach: a ratio of the run's first version, never the last one."""
     return max(int(first_length * growth), first_length + MIN_GROWTH_CHARS)
 
 
 def length_problem(prompt: PromptComponents, cap: int) -> str | None:
-    length = prompt_length(prompt)
+    length = text_length(prompt)
     return f"too long: {length} characters, the cap is {cap}" if length > cap else None
 
 

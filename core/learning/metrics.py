@@ -98,19 +98,46 @@ def numbers_in(text: str) -> list[float]:
     return values
 
 
+SHORT_ANSWER_WORDS = 6
+"""An answer of more words than this is no longer "the number": it may name it among others."""
+
+
+def is_short(prediction: str) -> bool:
+    """One line of at most SHORT_ANSWER_WORDS words: the shape of an answer, not of a ramble."""
+    return len(prediction.strip().splitlines()) <= 1 and len(normalize(prediction).split()) <= SHORT_ANSWER_WORDS
+
+
 @register_metric(name="numeric")
 def numeric_match(prediction: str, target: str) -> float:
-    """1 when the target is a number and the prediction states it (e.g. '108' in 'It is 108.')."""
-    wanted = numbers_in(target)
-    if len(wanted) != 1 or normalize(target) != normalize(_NUMBER.findall(target)[0]):
+    """1 when the target is a number and a short answer states it and no other number ('It is 108.').
+
+    Containing the number is not enough: "); carbon has 6 protons.} Question: How many electrons
+    does carbon have?" names 6 among other text, and so scores 0, as do "6 or 8" and "12*9 = 108"."""
+    if not _is_number(target):
         return 0.0
-    return float(any(abs(value - wanted[0]) <= 1e-6 * max(1.0, abs(wanted[0])) for value in numbers_in(prediction)))
+    wanted = numbers_in(target)
+    stated = {value for value in numbers_in(prediction)}
+    if len(stated) != 1 or not is_short(prediction):
+        return 0.0
+    return float(abs(stated.pop() - wanted[0]) <= 1e-6 * max(1.0, abs(wanted[0])))
 
 
 @register_metric(name="answer")
 def best_answer_match(prediction: str, target: str) -> float:
-    """The best of exact, f1 and numeric: the default for short reference answers."""
-    return max(exact_match(prediction, target), token_f1(prediction, target), numeric_match(prediction, target))
+    """The best of exact, f1 and numeric: the default for short reference answers.
+
+    Only an answer that is the reference (exact, or the same words) or a short answer stating the
+    one reference number scores 1; a longer output that merely contains it gets F1's partial credit
+    (low, since most of its words are not the answer). A number has no partial credit: "6 or 8"
+    for 6 scores 0, not F1's 0.5."""
+    if _is_number(target):
+        return max(exact_match(prediction, target), numeric_match(prediction, target))
+    return max(exact_match(prediction, target), token_f1(prediction, target))
+
+
+def _is_number(target: str) -> bool:
+    found = _NUMBER.findall(target)
+    return len(found) == 1 and normalize(target) == normalize(found[0])
 
 
 def score(metric: str, prediction: str, target: str) -> MetricResult:
@@ -141,6 +168,8 @@ def _feedback(prediction: str, target: str, value: float) -> str:
     parts = [f"Expected {target!r} but the answer was {prediction!r} (score {value:.2f})."]
     if missing:
         parts.append(f"Missing: {' '.join(missing)}.")
-    if extra > 2:
+    if not missing and (extra > 0 or not is_short(prediction)):
+        parts.append("The answer holds the right words among others; it should be only the answer.")
+    elif extra > 2:
         parts.append("The answer has extra words; it should be only the answer.")
     return " ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.demo_optimizer import blamed_nodes, propose_demos
 from tape_studio.core.learning.pipeline_optimizer import propose_pipeline
 from tape_studio.core.learning.prompt_optimizer import propose_prompt
 from tape_studio.core.learning.tool_optimizer import pick_tool, propose_tool
@@ -12,17 +13,26 @@ from tape_studio.core.llm import LLMCall
 from tape_studio.core.nodes import node_type
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.tape import Tape
-from tape_studio.core.learning.steps import AggregatedGradient, Proposal
+from tape_studio.core.learning.steps import AggregatedGradient, Loss, Proposal
 
-Job = Callable[[], tuple[Proposal, LLMCall]]
+Job = Callable[[], tuple[Proposal, LLMCall | None]]
 
 
 def optimize(
     ctx: Context, spec: AgentSpec, optimizers: Sequence[str], gradients: Sequence[AggregatedGradient],
-    failing: Sequence[Tape],
-) -> list[tuple[Proposal, LLMCall]]:
-    """Proposals for this step: one per node with a gradient, one for a tool, one for the graph."""
+    failing: Sequence[Tape], losses: Sequence[Loss] = (), batch_ids: Sequence[str] = (),
+) -> list[tuple[Proposal, LLMCall | None]]:
+    """Proposals for this step: demonstrations for each node the evidence blames (among those
+    with a gradient), one prompt per node with a gradient, one for a tool, one for the graph.
+    `losses` are the failing tapes' losses, in the same order."""
     jobs: list[Job] = []
+    if "demos" in optimizers:
+        by_node = {g.node: g for g in gradients}
+        blamed = blamed_nodes(spec, list(zip(failing, losses, strict=True)))
+        for node in spec.nodes:
+            if node.name in blamed and node.name in by_node and node_type(node).needs_llm and not node.prompt.is_empty():
+                jobs.append(lambda node=node: propose_demos(ctx, spec, node, by_node[node.name], blamed[node.name],
+                                                            batch_ids))
     if "prompt" in optimizers:
         for gradient in gradients:
             node = spec.node(gradient.node)

@@ -60,6 +60,8 @@ class StepRow(BaseModel):
     spec_before: str = ""
     candidate_spec_id: str = ""
     decision: Literal["accepted", "rejected", "no_candidate", "solved", ""] = ""
+    changed_by: tuple[str, ...] = ()
+    """The optimizers whose valid proposals made the candidate (for an accepted step: the change)."""
     reason: str = ""
     accepted: int = 0
     """Steps accepted (1 or 0 for a step; the count over the epoch for an epoch row)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,20 +46,41 @@ class EvalReport(BaseModel):
     usage: Usage
 
 
+@dataclass(frozen=True)
+class EvalProgress:
+    """Where an evaluation stands: examples scored of the split, their mean, LLM calls so far."""
+
+    done: int
+    total: int
+    score: float
+    calls: int
+
+
 def evaluate_agent(
     ws: Workspace, agent: str, dataset: str, split: str = "test", workers: int = 2, metric: MetricName | None = None,
     executor: ExecutorChoice | None = None, run_id: str | None = None,
+    on_progress: Callable[[EvalProgress], None] | None = None,
 ) -> EvalReport:
-    """`run_id` (default: a new one) names the evaluation; the forward tape ids derive from it."""
+    """`run_id` (default: a new one) names the evaluation; the forward tape ids derive from it.
+    `on_progress` hears of every scored example (from worker threads, one at a time)."""
     spec = ws.spec(agent)
     data = load_dataset(dataset, metric)
     examples = data.split(split)
     meter = Meter()
+    scores: list[float] = []
+    lock = threading.Lock()
+
+    def scored(_: str, value: float) -> None:
+        with lock:
+            scores.append(value)
+            if on_progress is not None:
+                on_progress(EvalProgress(len(scores), len(examples), mean(scores), total(meter.snapshot()).calls))
+
     batch = open_executor(executor or ExecutorChoice(), workers)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             ctx = Context(store=ws.store, llm=ws.llm, meter=meter, run_id=run_id or f"eval-{new_id()}",
-                          metric=data.metric, pool=pool, executor=batch)
+                          metric=data.metric, pool=pool, executor=batch, on_scored=scored)
             ws.store.save_spec(spec)
             _, scored = evaluate(ctx, spec, examples, split, "eval")
     finally:

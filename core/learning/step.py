@@ -46,7 +46,8 @@ def update_step(
                                  "forward_tape_ids": tuple(s.tape.id for s in scored)})
     if ctx.skip_solved and all(s.loss.score >= 1.0 for s in scored):
         return _decide(spec, None, "solved", "every example of the minibatch is solved", records, row)
-    candidate = _propose(ctx, spec, scored, optimizers, records, where)
+    candidate, changed_by = _propose(ctx, spec, scored, optimizers, records, where)
+    row = row.model_copy(update={"changed_by": changed_by})
     if candidate is None:
         return _decide(spec, None, "no_candidate", "no valid proposal changed the spec", records, row)
     ctx.store.save_spec(candidate)  # rejected candidates are kept too: the studio diffs them
@@ -60,17 +61,21 @@ def update_step(
 
 def _propose(
     ctx: Context, spec: AgentSpec, scored: list[Scored], optimizers: Sequence[str], records: RecordTape, where: str
-) -> AgentSpec | None:
+) -> tuple[AgentSpec | None, tuple[str, ...]]:
+    """The candidate and the optimizers whose valid proposals made it, in the order they ran."""
     ctx.checkpoint(f"{where} · backward")
     gradients = backward(ctx, spec, [s.tape for s in scored], [s.loss for s in scored])
     records.add(list(gradients))
     aggregated = aggregate(ctx, spec, [g for g, _ in gradients])
     records.add(list(aggregated))
     ctx.checkpoint(f"{where} · optimizers")
-    failing = [s.tape for s in scored if s.loss.score < 1.0]
-    proposals = optimize(ctx, spec, optimizers, [a for a, _ in aggregated], failing)
+    failed = [s for s in scored if s.loss.score < 1.0]
+    proposals = optimize(ctx, spec, optimizers, [a for a, _ in aggregated], [s.tape for s in failed],
+                         [s.loss for s in failed], [s.example.id for s in scored])
     records.add(list(proposals))
-    return build_candidate(spec, [p for p, _ in proposals])
+    candidate = build_candidate(spec, [p for p, _ in proposals])
+    changed_by = tuple(dict.fromkeys(p.optimizer for p, _ in proposals if p.valid)) if candidate else ()
+    return candidate, changed_by
 
 
 def run_gate(

@@ -77,7 +77,7 @@ class Proposal(StepBase):
 
     kind: Literal["proposal"] = "proposal"
     family: ClassVar[Family] = "action"
-    optimizer: Literal["prompt", "tool", "pipeline"]
+    optimizer: Literal["prompt", "tool", "pipeline", "demos"]
     target: str
     """The node, tool or graph the change is for."""
     changes: dict[str, JsonValue] = Field(default_factory=dict)
@@ -86,6 +86,8 @@ class Proposal(StepBase):
     """Why the proposal was rejected (empty when valid)."""
     raw: str = ""
     """The optimizer's raw output, kept so a rejected proposal can be audited."""
+    sources: tuple[str, ...] = ()
+    """Tapes the change was taken from (the demonstration optimizer's successful forward tapes)."""
 
     def summary(self) -> str:
         verdict = "valid" if self.valid else "rejected: " + "; ".join(self.reasons)

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tape_studio.core.learning.datasets import MetricName
 from tape_studio.core.learning.gate import GatePolicy
 
-OptimizerName = Literal["prompt", "tool", "pipeline"]
-OPTIMIZERS: tuple[OptimizerName, ...] = ("prompt", "tool", "pipeline")
+OptimizerName = Literal["demos", "prompt", "tool", "pipeline"]
+OPTIMIZERS: tuple[OptimizerName, ...] = ("demos", "prompt", "tool", "pipeline")
 
 
 class TrainConfig(BaseModel):
@@ -29,7 +29,7 @@ class TrainConfig(BaseModel):
     policy: GatePolicy = "minibatch+val"
     seed: int = 0
     """Orders the minibatches of each epoch; the same seed gives the same run."""
-    optimizers: tuple[OptimizerName, ...] = ("prompt", "tool")
+    optimizers: tuple[OptimizerName, ...] = ("demos", "prompt", "tool")
     metric: MetricName | None = None
     """None: the dataset's own metric."""
     model: str = ""

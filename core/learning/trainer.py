@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.leases import holding, run_subject
 from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.compare import Comparison, compare_versions
 from tape_studio.core.learning.context import Context, TrainingStopped
 from tape_studio.core.learning.datasets import Dataset, Example, load_dataset
 from tape_studio.core.learning.evaluate import evaluate, mean
-from tape_studio.core.learning.guards import length_cap, prompt_length
+from tape_studio.core.learning.guards import length_cap, text_length
 from tape_studio.core.learning.meter import Budget, BudgetExceeded, Meter, combine
 from tape_studio.core.learning.records import RecordTape, RunStatus, StepRow, TrainingRun
 from tape_studio.core.learning.step import update_step
@@ -27,6 +28,7 @@ from tape_studio.core.learning.summary import summarize
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.llm import LLM
 from tape_studio.core.spec import AgentSpec
+from tape_studio.core.store import Store
 from tape_studio.core.tape import new_id
 from tape_studio.core.workspace import Workspace
 
@@ -135,11 +137,23 @@ class Trainer:
         config = run.config
         llm = LLM(model=config.model or None, mode=self.llm.mode, cache=self.ws.cache)
         v0 = self.ws.store.load_spec(run.spec_id)
-        caps = {node.name: length_cap(prompt_length(node.prompt), config.max_growth) for node in v0.nodes}
+        caps = {node.name: length_cap(text_length(node.prompt), config.max_growth) for node in v0.nodes}
         return Context(store=self.ws.store, llm=llm, meter=meter, run_id=run.id, metric=dataset.metric, pool=pool,
                        optimizer_model=config.optimizer_model, train_examples=dataset.split("train"),
                        length_caps=caps, token_cap=config.token_cap, skip_solved=config.skip_solved,
                        should_stop=self.should_stop)
+
+
+def run_comparisons(store: Store, run: TrainingRun, dataset: Dataset) -> list[Comparison]:
+    """v0 against the best version on each split both were scored on (validation; test when reported)."""
+    found = []
+    for split in ("val", "test"):
+        if split in dataset.splits:
+            ids = [e.id for e in dataset.split(split)]
+            comparison = compare_versions(store, run.id, run.spec_id, run.best_spec_id, split, ids)
+            if comparison is not None:
+                found.append(comparison)
+    return found
 
 
 def _state(ws: Workspace, run: TrainingRun, rows: list[StepRow]) -> State:
@@ -249,7 +263,9 @@ class _Runner:
                 test[label] = evaluate(self.ctx, spec, self.dataset.split("test"), "test", "eval")[0].mean
         self.run = self.run.model_copy(update={"status": "completed", "phase": "done"})
         rows = rec.load_rows(self.store, self.run.id)
-        self.run = self.run.model_copy(update={"summary": summarize(self.run, rows, test, self.meter.snapshot())})
+        comparisons = run_comparisons(self.store, self.run, self.dataset)
+        self.run = self.run.model_copy(update={"summary": summarize(self.run, rows, test, self.meter.snapshot(),
+                                                                    comparisons)})
         rec.save_run(self.store, self.run)
         self._report("done")
         return self.run

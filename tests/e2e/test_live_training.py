@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_one_epoch_of_qa_leaves_every_record_viewable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {**os.environ, "TAPE_STUDIO_HOME": str(tmp_path), "TAPE_STUDIO_LLM_MODE": "live"}
-    done = subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", "train", "--agent", "qa", "--dataset", "qa",
+    done = subprocess.run([sys.executable, "-m", "tape_studio.studio.cli", "train", "--agent", "qa", "--dataset", "qa-mini",
                            "--epochs", "1", "--batch", "2", "--json"], env=env, capture_output=True, text=True,
                           timeout=400, check=False)
     assert done.returncode == 0, done.stderr

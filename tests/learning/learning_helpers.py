@@ -14,6 +14,6 @@ MakeWorkspace = Callable[..., Workspace]
 
 def make_context(ws: Workspace, **changes: object) -> Context:
     fields: dict[str, object] = {"store": ws.store, "llm": ws.llm, "meter": Meter(), "run_id": "test-run",
-                                 "metric": "answer", "train_examples": named_dataset("qa").split("train")}
+                                 "metric": "answer", "train_examples": named_dataset("qa-mini").split("train")}
     fields.update(changes)
     return Context(**fields)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from tape_studio.core.tape import Tape, TapeMetadata
 def test_a_run_survives_export_and_import(make_ws: MakeWorkspace, tmp_path: Path) -> None:
     ws = make_ws()
     trainer = Trainer(ws)
-    run = trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=4)).id)
+    run = trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa-mini", epochs=1, batch_size=4)).id)
     path = tmp_path / "run.json"
     count = export_run(ws.store, run.id, path)
     other = Store(tmp_path / "other.sqlite")

@@ -10,34 +10,57 @@ from tape_studio.core.errors import InputError, NotFoundError
 from tape_studio.core.learning.datasets import named_dataset, load_dataset, load_jsonl
 from tape_studio.core.learning.metrics import normalize
 
-ARITHMETIC = re.compile(r"What is (\d+) (times|divided by) (\d+)\?")
+SOURCES = json.loads(resources.files("tape_studio.core.learning").joinpath("data/qa/sources.json").read_text("utf-8"))
+KB = {entry["title"]: entry["text"] for entry in
+      json.loads(resources.files("tape_studio.core.agents").joinpath("data/kb.json").read_text("utf-8"))}
+QA_EXAMPLES = [e for split in named_dataset("qa").splits.values() for e in split]
 
 
-def test_qa_has_three_disjoint_splits() -> None:
+def test_qa_has_three_disjoint_splits_big_enough_to_measure() -> None:
     qa = named_dataset("qa")
-    ids = [e.id for split in qa.splits.values() for e in split]
-    inputs = [e.input for split in qa.splits.values() for e in split]
-    assert set(qa.splits) == {"train", "val", "test"} and all(qa.splits.values())
+    ids = [e.id for e in QA_EXAMPLES]
+    inputs = [normalize(e.input) for e in QA_EXAMPLES]
+    assert set(qa.splits) == {"train", "val", "test"}
+    assert len(qa.split("train")) >= 40 and len(qa.split("val")) >= 40 and len(qa.split("test")) >= 80
     assert len(set(ids)) == len(ids) and len(set(inputs)) == len(inputs)
     assert qa.metric == "answer" and qa.agent == "qa"
 
 
+def test_no_fact_is_asked_in_two_splits() -> None:
+    """Splits are cut by fact, so a test question is never a rephrased training question."""
+    split_of: dict[str, str] = {}
+    for split, examples in named_dataset("qa").splits.items():
+        for example in examples:
+            source = SOURCES[example.id]
+            fact = source.get("calculator") or f"{source['lookup']}|{source['fact']}"
+            assert split_of.setdefault(fact, split) == split, (fact, example.id)
+
+
 def test_every_qa_target_is_a_fact_in_the_knowledge_base_or_the_calculators_result() -> None:
-    entries = json.loads(resources.files("tape_studio.core.agents").joinpath("data/kb.json").read_text("utf-8"))
-    kb = normalize(" ".join(entry["text"] for entry in entries))
-    for split in named_dataset("qa").splits.values():
-        for example in split:
-            arithmetic = ARITHMETIC.fullmatch(example.input)
-            if arithmetic:
-                left, op, right = arithmetic.groups()
-                assert calculate(f"{left}{'*' if op == 'times' else '/'}{right}") == example.target
-            else:
-                assert f" {normalize(example.target or '')} " in f" {kb} ", example.id
+    assert set(SOURCES) == {e.id for e in QA_EXAMPLES}
+    for example in QA_EXAMPLES:
+        source = SOURCES[example.id]
+        if "calculator" in source:
+            expression = source["calculator"]
+            assert calculate(expression) == example.target, example.id
+            assert sorted(re.findall(r"\d+", expression)) == sorted(re.findall(r"\d+", example.input)), example.id
+        else:
+            text, subject = KB[source["lookup"]], source["lookup"].split(" (")[0]
+            assert source["fact"] == example.target
+            assert re.search(rf"\b{re.escape(example.target or '')}\b", text), example.id
+            assert subject.lower() in example.input.lower(), example.id
+
+
+def test_questions_of_one_kind_come_in_many_phrasings() -> None:
+    openings = {" ".join(e.input.split()[:3]) for e in QA_EXAMPLES if "capital" in e.input}
+    assert len(openings) >= 4
+    sums = {" ".join(e.input.split()[:2]) for e in QA_EXAMPLES if "calculator" in SOURCES[e.id]}
+    assert len(sums) >= 5
 
 
 def test_a_qa_question_finds_its_fact_with_lookup_on_its_key_words() -> None:
-    example = named_dataset("qa").split("train")[0]  # "What is the capital of Germany?"
-    assert "Berlin" in lookup(example.input)
+    found = [e for e in QA_EXAMPLES if "lookup" in SOURCES[e.id] and (e.target or "") in lookup(e.input)]
+    assert len(found) >= 0.7 * sum("lookup" in s for s in SOURCES.values())
 
 
 def test_writer_prompts_have_no_targets_and_use_the_judge() -> None:

@@ -31,6 +31,32 @@ def test_answer_metric_is_the_best_of_the_three() -> None:
     assert score("answer", "krona", "Swedish krona").score == pytest.approx(0.6667)
 
 
+RAMBLE = "); carbon has 6 protons.} Question: How many electrons does carbon have? Answer: 6"
+
+
+@pytest.mark.parametrize(("prediction", "target"), [
+    (RAMBLE, "6"),                                       # the output: the number among a ramble
+    ("6 or 8", "6"),                                     # two answers
+    ("12*9 = 108", "108"),                               # the working, not the answer
+    ("108\nQuestion: What is 2+2? 4", "108"),           # an answer, then a made-up next turn
+    ("Berlin, Paris, Rome or Madrid", "Berlin"),         # a list that contains the answer
+    ("The capital of Kenya is Nairobi, and Kenya also has Mombasa and Kisumu", "Nairobi"),
+])
+def test_a_long_or_multi_answer_output_never_scores_as_exact(prediction: str, target: str) -> None:
+    result = score("answer", prediction, target)
+    assert result.score < 0.5, (prediction, result)
+    assert numeric_match(prediction, target) == 0.0
+    assert "only the answer" in result.feedback
+
+
+@pytest.mark.parametrize(("prediction", "target"), [
+    ("108", "108"), ("It is 108.", "108"), ("Sodium has atomic number 11", "11"), ("Nairobi", "Nairobi"),
+    ("the euro", "euro"), ("Swedish krona.", "Swedish krona"),
+])
+def test_a_short_answer_that_is_the_reference_scores_one(prediction: str, target: str) -> None:
+    assert score("answer", prediction, target).score == 1.0
+
+
 def test_feedback_says_what_was_expected_and_what_is_missing() -> None:
     result = score("exact", "Rome", "Berlin")
     assert result.score == 0.0

@@ -13,7 +13,7 @@ from tape_studio.core.learning.guards import (
     copy_problem,
     length_cap,
     length_problem,
-    prompt_length,
+    text_length,
     template_problem,
 )
 from tape_studio.core.learning.optimize import optimize
@@ -27,7 +27,7 @@ from tape_studio.core.tape import StepMetadata, Tape, ToolCall
 from tape_studio.core.learning.steps import AggregatedGradient
 
 FEEDBACK = AggregatedGradient(node="plan", text="- Use the calculator for arithmetic.")
-TRAIN = named_dataset("qa").split("train")
+TRAIN = named_dataset("qa-mini").split("train")
 
 
 def test_template_guard_keeps_fields_and_known_variables() -> None:
@@ -40,7 +40,7 @@ def test_template_guard_keeps_fields_and_known_variables() -> None:
 def test_length_cap_is_relative_to_the_first_version_with_a_floor() -> None:
     assert length_cap(1000, 1.5) == 1500 and length_cap(10, 1.5) == 130
     prompt = PromptComponents(instruction="x" * 200)
-    assert length_problem(prompt, 150) and length_problem(prompt, prompt_length(prompt)) is None
+    assert length_problem(prompt, 150) and length_problem(prompt, text_length(prompt)) is None
 
 
 def test_copy_guard_catches_training_answers_and_question_specifics_only() -> None:
@@ -74,7 +74,7 @@ def test_garbage_is_a_rejected_proposal_not_a_crash(make_ws: MakeWorkspace) -> N
 
 def test_prompt_guards_reject_bloat_broken_templates_and_copies(make_ws: MakeWorkspace) -> None:
     long = json.dumps({"instruction": "Choose well. " * 80, "rules": []})
-    assert "too long" in _reasons(make_ws, long, length_caps={"plan": 600})[0]
+    assert "too long" in _reasons(make_ws, long, length_caps={"plan": 300})[0]
     broken = json.dumps({"instruction": "Pick.", "rules": [], "input_template": "Q: {question}"})
     assert "unknown field {question}" in _reasons(make_ws, broken)[0]
     copied = json.dumps({"instruction": "Pick a tool. Germany's capital is Berlin.", "rules": []})

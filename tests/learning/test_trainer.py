@@ -13,7 +13,7 @@ from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer, minibatches
 from tape_studio.core.workspace import Workspace
 
-CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=2, batch_size=4, workers=2)
+CONFIG = TrainConfig(agent="qa", dataset="qa-mini", epochs=2, batch_size=4, workers=2)
 
 
 def train(ws: Workspace, config: TrainConfig = CONFIG) -> rec.TrainingRun:
@@ -32,6 +32,11 @@ def test_a_run_adopts_the_improvement_and_reports_every_epoch(make_ws: MakeWorks
     best = ws.store.load_spec(run.best_spec_id)
     assert TRAINED_RULE in best.node("plan").prompt.rules and best.parent_id == run.spec_id
     assert summary["test"] == {"v0": 0.25, "best": 0.5}
+    compared = summary["v0_vs_best"]
+    assert set(compared) == {"val", "test"}  # type: ignore[arg-type]
+    test = compared["test"]  # type: ignore[index]
+    assert test["delta"] == 0.25 and test["low"] <= 0.25 <= test["high"] and test["fixed"] and not test["broken"]
+    assert summary["accepted_changes"] and all(c["by"] for c in summary["accepted_changes"])  # type: ignore[union-attr, index]
 
 
 def test_every_record_is_on_a_tape_linked_to_its_call_and_forward_tapes(make_ws: MakeWorkspace) -> None:
@@ -146,7 +151,7 @@ def test_test_scores_are_reported_but_never_choose_the_best_version(make_ws: Mak
 
 
 def test_minibatches_are_a_seeded_shuffle() -> None:
-    train_set = named_dataset("qa").split("train")
+    train_set = named_dataset("qa-mini").split("train")
     assert minibatches(train_set, 3, 0, 1) == minibatches(train_set, 3, 0, 1)
     assert minibatches(train_set, 3, 0, 1) != minibatches(train_set, 3, 0, 2)
     assert [len(b) for b in minibatches(train_set, 4, 0, 1)] == [4, 2]

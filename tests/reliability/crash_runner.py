@@ -28,7 +28,7 @@ from tape_studio.core.workspace import Workspace
 
 LATENCY_S = float(os.environ.get("CRASH_RUNNER_LATENCY_S", "0.03"))
 QUESTIONS = ("What is 12 times 7?", "What is the capital of France?", "Who wrote Hamlet?", "What is 9 plus 4?")
-CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=4, workers=2, evaluate_test=False)
+CONFIG = TrainConfig(agent="qa", dataset="qa-mini", epochs=1, batch_size=4, workers=2, evaluate_test=False)
 
 
 def workspace(store: str) -> Workspace:

@@ -21,7 +21,7 @@ ray = pytest.importorskip("ray", reason="the Ray executor is optional: pip insta
 FAKE = "reliability-ray"
 # Ray tasks run in fresh processes, which must register the fake there too.
 SETUP = functools.partial(register_learning_fake, FAKE)
-CONFIG = TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=3, workers=2)
+CONFIG = TrainConfig(agent="qa", dataset="qa-mini", epochs=1, batch_size=3, workers=2)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -109,9 +109,12 @@ def test_evaluate_twice_and_compare_the_two(store: Path) -> None:
     save_settings(ws.store, ModelSettings(model=_qa_fake("Rome"), llm_mode="live"))
     at = page()
     at.selectbox(key="data_eval_agent").set_value("qa")
+    at.selectbox(key="data_eval_dataset").set_value("qa-mini")
     at.selectbox(key="data_eval_split").set_value("val")
     at.button(key="data_eval_run").click().run()
     assert not at.exception
+    bar = at.get("progress")[0].proto
+    assert bar.value == 100 and bar.text.startswith("6 of 6 examples · running score 0.17 · ")  # the bar ends full
     table = at.dataframe[0].value
     assert list(table["examples"]) == [6] and table["mean"][0] > 0  # "Rome" is right for one question
     assert ws.store.count_tapes() == 6 and all(row.score is not None for row in ws.store.list_tapes())

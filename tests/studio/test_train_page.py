@@ -33,7 +33,7 @@ def ws(studio_store: Path) -> Workspace:
 
 def trained(ws: Workspace) -> rec.TrainingRun:
     trainer = Trainer(ws)
-    return trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa", epochs=2, batch_size=4)).id)
+    return trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa-mini", epochs=2, batch_size=4)).id)
 
 
 def texts(at: AppTest) -> str:

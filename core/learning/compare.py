@@ -1,0 +1,87 @@
+"""Two versions of a run compared on one split: the score delta with a paired bootstrap interval,
+and the examples that flipped. Read from the stored forward tapes, so any two versions a run
+scored on a split can be compared after the fact, with no model call.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from tape_studio.core.learning.forward import forward_tape_id
+from tape_studio.core.store import Store
+
+RESAMPLES = 10_000
+LEVEL = 0.90
+
+
+class Comparison(BaseModel):
+    """Version b minus version a on the same examples of one split."""
+
+    model_config = ConfigDict(frozen=True)
+
+    split: str
+    a: str
+    b: str
+    n: int
+    a_score: float
+    b_score: float
+    delta: float
+    low: float
+    """The 5th percentile of the resampled deltas (90% interval)."""
+    high: float
+    fixed: tuple[str, ...] = ()
+    """Examples b gets right (score 1) that a got wrong."""
+    broken: tuple[str, ...] = ()
+    """Examples a got right that b gets wrong."""
+    changed: tuple[str, ...] = ()
+    """Other examples whose score moved (partial credit)."""
+
+    def sentence(self) -> str:
+        """One line a person reads: 'test 0.44 → 0.56 (+0.12, 90% CI +0.05 … +0.19; 12 fixed, 3 broken)'."""
+        return (f"{self.split} {self.a_score:.2f} → {self.b_score:.2f} ({self.delta:+.2f}, 90% CI {self.low:+.2f} … "
+                f"{self.high:+.2f}; {len(self.fixed)} fixed, {len(self.broken)} broken, n={self.n})")
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of b - a and its 90% percentile interval, resampling example indices with replacement."""
+    if len(a) != len(b) or not a:
+        raise ValueError("a paired bootstrap needs two equally long, non-empty score lists")
+    diffs = [y - x for x, y in zip(a, b, strict=True)]
+    n = len(diffs)
+    rng = random.Random(seed)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    tail = (1 - LEVEL) / 2
+    low, high = means[int(tail * resamples)], means[min(resamples - 1, int((1 - tail) * resamples))]
+    return round(sum(diffs) / n, 4), round(low, 4), round(high, 4)
+
+
+def compare_scores(split: str, a_id: str, b_id: str, a: dict[str, float], b: dict[str, float]) -> Comparison:
+    ids = sorted(set(a) & set(b))
+    delta, low, high = paired_bootstrap([a[i] for i in ids], [b[i] for i in ids])
+    return Comparison(
+        split=split, a=a_id, b=b_id, n=len(ids), a_score=round(sum(a[i] for i in ids) / len(ids), 4),
+        b_score=round(sum(b[i] for i in ids) / len(ids), 4), delta=delta, low=low, high=high,
+        fixed=tuple(i for i in ids if b[i] >= 1.0 > a[i]), broken=tuple(i for i in ids if a[i] >= 1.0 > b[i]),
+        changed=tuple(i for i in ids if a[i] != b[i] and not (a[i] >= 1.0 or b[i] >= 1.0)))
+
+
+def stored_scores(store: Store, run_id: str, spec_id: str, split: str, example_ids: Sequence[str]) -> dict[str, float]:
+    """Scores of `spec_id`'s evaluation tapes in this run (found by their derived ids); missing ones are left out."""
+    ids = {forward_tape_id(run_id, spec_id, split, e): e for e in example_ids}
+    marks = ",".join("?" * len(ids))
+    rows = store.query(f"SELECT id, score FROM tapes WHERE id IN ({marks}) AND score IS NOT NULL", tuple(ids))
+    return {ids[row["id"]]: float(row["score"]) for row in rows}
+
+
+def compare_versions(
+    store: Store, run_id: str, a_id: str, b_id: str, split: str, example_ids: Sequence[str]
+) -> Comparison | None:
+    """The comparison on `split`, or None unless both versions were scored on every example of it."""
+    a = stored_scores(store, run_id, a_id, split, example_ids)
+    b = stored_scores(store, run_id, b_id, split, example_ids)
+    if not example_ids or len(a) < len(example_ids) or len(b) < len(example_ids):
+        return None
+    return compare_scores(split, a_id, b_id, a, b)
