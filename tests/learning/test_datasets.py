@@ -114,7 +114,7 @@ def test_a_set_without_targets_defaults_to_the_judge(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_and_split_say_what_exists() -> None:
-    with pytest.raises(NotFoundError, match=r"not a registered set \(qa, writer"):
+    with pytest.raises(NotFoundError, match=r"not a registered set \(qa, qa-mini, writer"):
         load_dataset("nope")
     with pytest.raises(InputError, match="no 'dev' split"):
         named_dataset("qa").split("dev")
