@@ -157,7 +157,9 @@ def load_dataset(ref: str, metric: MetricName | None = None) -> Dataset:
     """A registered set by name, a folder of `<split>.jsonl` files, or one JSONL file (its `train` split)."""
     if metric is not None:
         check_metric(metric)
-    if ref in DATASETS and not Path(ref).exists():
+    # A registered name wins over a folder that happens to share it (`register_dataset("set", "set")`
+    # next to the caller); `./set` or any path with a separator is always read as a path.
+    if ref in DATASETS and not any(sep in ref for sep in ("/", "\\")):
         dataset = named_dataset(ref)
         check_metric(dataset.metric)
         return dataset.model_copy(update={"metric": metric}) if metric else dataset

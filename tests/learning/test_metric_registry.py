@@ -90,3 +90,13 @@ def test_a_user_file_brings_its_metric_and_dataset() -> None:
     assert data.metric == "travel_answer" and len(data.split("train")) >= 6
     assert score("travel_answer", "about 108.7 USD", "108.70").score == 1.0
     assert score("travel_answer", "It is 108.70 " + "and more words " * 5, "108.70").score == 0.0
+
+
+def test_a_registered_name_wins_over_a_folder_of_the_same_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "fake_capitals"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(json.dumps({"id": "1", "input": "Capital of France?", "target": "Paris"}) + "\n")
+    register_dataset("fake_capitals", folder, metric="exact")
+    monkeypatch.chdir(tmp_path)  # `fake_capitals` is now also a folder in the working directory
+    assert load_dataset("fake_capitals").metric == "exact"
+    assert load_dataset("./fake_capitals").metric == "answer"  # a path stays a path, with the default metric
