@@ -264,10 +264,13 @@ def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM
 
 
 def _pause(ws: Workspace, row: TapeRun) -> None:
-    """A fork cut off by the budget shows as interrupted (it resumes like any other)."""
+    """A fork cut off by the budget shows as interrupted (it resumes like any other).
+
+    The loop settles a run that raised as `failed`; the budget is not the fork's fault, so it is
+    turned back into `interrupted` here."""
     if row.fork_id and ws.store.has_tape(row.fork_id):
         tape = ws.store.summary(row.fork_id)
-        if tape.status == "running":
+        if tape.status in ("running", "failed"):
             ws.store.set_status(row.fork_id, "interrupted")
 
 

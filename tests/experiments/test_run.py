@@ -79,7 +79,6 @@ def test_a_spec_patch_reruns_with_the_patched_version(tmp_path: Path) -> None:
     assert build_report(ws.store, experiment_id).aggregate.fixed == 1
 
 
-@pytest.mark.xfail(reason="after merging issue 15's direct path for fake models the resumed forks' completion check differs; under investigation", strict=False)
 def test_the_budget_stops_the_experiment_and_a_resume_finishes_it(tmp_path: Path) -> None:
     ws = fake_workspace(tmp_path)
     tapes = run_tapes(ws, ("What is the capital of France?",) * 1 + ("What is 12 times 7?", "What is 9 plus 4?"))

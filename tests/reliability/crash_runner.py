@@ -26,7 +26,8 @@ from tape_studio.core.learning.trainer import Trainer
 from tape_studio.core.llm import _load_litellm
 from tape_studio.core.workspace import Workspace
 
-LATENCY_S = float(os.environ.get("CRASH_RUNNER_LATENCY_S", "0.03"))
+# 0.1 s a call: the in-process fake has no litellm overhead, so a shorter delay finishes before most kills.
+LATENCY_S = float(os.environ.get("CRASH_RUNNER_LATENCY_S", "0.1"))
 QUESTIONS = ("What is 12 times 7?", "What is the capital of France?", "Who wrote Hamlet?", "What is 9 plus 4?")
 CONFIG = TrainConfig(agent="qa", dataset="qa-mini", epochs=1, batch_size=4, workers=2, evaluate_test=False)
 
