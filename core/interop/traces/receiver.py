@@ -64,9 +64,12 @@ class Receiver:
         return self.url
 
     def wait(self) -> None:
-        """Blocks until the server stops (Ctrl+C in the CLI)."""
-        if self._thread is not None:
-            self._thread.join()
+        """Blocks until the server stops (Ctrl+C in the CLI).
+
+        Joins in short slices: the kernel may hand SIGINT to a server thread, and then an untimed
+        join in the main thread never wakes to raise KeyboardInterrupt."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.2)
 
     def stop(self) -> None:
         self._server.shutdown()
