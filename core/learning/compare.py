@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -85,3 +86,45 @@ def compare_versions(
     if not example_ids or len(a) < len(example_ids) or len(b) < len(example_ids):
         return None
     return compare_scores(split, a_id, b_id, a, b)
+
+
+FlipKind = Literal["fixed", "broken", "changed"]
+
+
+class Flip(BaseModel):
+    """One example whose score moved between the two versions, with both forward tapes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    example_id: str
+    change: FlipKind
+    """`fixed` (b right, a wrong), `broken` (a right, b wrong) or `changed` (partial credit moved)."""
+    question: str
+    a_score: float
+    b_score: float
+    a_tape: str
+    b_tape: str
+
+
+def flips(store: Store, run_id: str, comparison: Comparison) -> list[Flip]:
+    """The comparison's flipped examples, fixed first, each with its two tapes and the question asked."""
+    moved: list[tuple[str, FlipKind]] = [
+        *((e, "fixed") for e in comparison.fixed), *((e, "broken") for e in comparison.broken),
+        *((e, "changed") for e in comparison.changed)]
+    if not moved:
+        return []
+    tapes = {e: (forward_tape_id(run_id, comparison.a, comparison.split, e),
+                 forward_tape_id(run_id, comparison.b, comparison.split, e)) for e, _ in moved}
+    ids = [tape for pair in tapes.values() for tape in pair]
+    rows = store.query(f"SELECT id, title, score FROM tapes WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+    found = {row["id"]: row for row in rows}
+    return [Flip(example_id=e, change=change, question=found[tapes[e][0]]["title"],
+                 a_score=float(found[tapes[e][0]]["score"]), b_score=float(found[tapes[e][1]]["score"]),
+                 a_tape=tapes[e][0], b_tape=tapes[e][1]) for e, change in moved]
+
+
+def compare_on_splits(
+    store: Store, run_id: str, a_id: str, b_id: str, splits: dict[str, Sequence[str]]
+) -> dict[str, Comparison | None]:
+    """The comparison on each split (example ids per split); None where either version was not scored on all of it."""
+    return {split: compare_versions(store, run_id, a_id, b_id, split, ids) for split, ids in splits.items()}

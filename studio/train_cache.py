@@ -1,0 +1,75 @@
+"""What the Train page computes once and reuses across reruns: the score figure, comparisons (10,000
+bootstrap resamples each) and record-tape grids. Keys hold the store path and a stamp that moves
+when the run commits a unit, so a live run is redrawn and a finished one is served from the cache."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.compare import Comparison, Flip, compare_on_splits, flips
+from tape_studio.core.learning.datasets import load_dataset
+from tape_studio.core.learning.records import StepRow, TrainingRun
+from tape_studio.studio import train_charts as charts
+from tape_studio.studio import train_data as data
+from tape_studio.studio.state import get_workspace
+
+SPLITS = ("val", "test")
+"""The splits a comparison reads; train is left out, since its scores are the ones trained on."""
+
+
+def stamp(run: TrainingRun, rows: list[StepRow]) -> str:
+    return f"{len(rows)}:{run.status}"
+
+
+def score_figure(run_id: str, stamp: str) -> go.Figure:
+    return _score_figure(str(get_workspace().store.path), run_id, stamp)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _score_figure(store_path: str, run_id: str, stamp: str) -> go.Figure:
+    rows = rec.load_rows(get_workspace().store, run_id)
+    return charts.score_chart(data.epoch_frame(rows), data.step_frame(rows))
+
+
+def split_ids(run: TrainingRun) -> dict[str, list[str]] | str:
+    """Example ids per compared split, or the one line saying why the dataset could not be read."""
+    return _split_ids(run.config.dataset, run.config.metric)
+
+
+@st.cache_data(max_entries=16, ttl=300, show_spinner=False)  # a user's dataset file may change
+def _split_ids(dataset: str, metric: str) -> dict[str, list[str]] | str:
+    try:
+        loaded = load_dataset(dataset, metric)
+    except TapeStudioError as exc:
+        return f"Cannot compare versions: the run's dataset {dataset!r} cannot be read ({exc})."
+    return {split: [e.id for e in loaded.split(split)] for split in SPLITS if split in loaded.splits}
+
+
+def comparisons(run: TrainingRun, a: str, b: str, stamp: str) -> dict[str, tuple[Comparison | None, list[Flip]]]:
+    """Per split: version b against a (None when either was not scored on all of it) and the flips."""
+    ids = split_ids(run)
+    if isinstance(ids, str):
+        return {}
+    return _comparisons(str(get_workspace().store.path), run.id, a, b, tuple((s, tuple(e)) for s, e in ids.items()),
+                        stamp)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _comparisons(store_path: str, run_id: str, a: str, b: str, ids: tuple[tuple[str, tuple[str, ...]], ...],
+                 stamp: str) -> dict[str, tuple[Comparison | None, list[Flip]]]:
+    store = get_workspace().store
+    found = compare_on_splits(store, run_id, a, b, dict(ids))
+    return {split: (c, flips(store, run_id, c) if c else []) for split, c in found.items()}
+
+
+def gradient_grid(tape_id: str, node_order: tuple[str, ...]) -> data.GradientGrid:
+    """A committed step's records never change, so its grid is read from the store once."""
+    return _gradient_grid(str(get_workspace().store.path), tape_id, node_order)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _gradient_grid(store_path: str, tape_id: str, node_order: tuple[str, ...]) -> data.GradientGrid:
+    return data.gradient_grid(get_workspace().store.load_tape(tape_id), list(node_order))
