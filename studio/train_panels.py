@@ -31,8 +31,8 @@ STATUS_WORDS = {"completed": "finished", "running": "training", "stopped": "stop
 
 
 def run_label(run: TrainingRun) -> str:
-    return (f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {STATUS_WORDS.get(run.status, run.status)}"
-            f" · {run.id[:8]}")
+    status = STATUS_WORDS.get(run.status, run.status)
+    return f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {status} · {run.id[:8]}"
 
 
 def pick_run(runs: list[TrainingRun]) -> str | None:

@@ -5,6 +5,7 @@ it, all linked to their tapes. Model-written and dataset text is drawn as text o
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from tape_studio.core.learning.compare import Comparison, Flip
 from tape_studio.core.learning.records import TrainingRun
@@ -36,12 +37,12 @@ def headline(run: TrainingRun, versions: list[Version], stamp: str) -> None:
     st.subheader(f"v0 → best version ({best}, chosen on validation)" if best != "v0"
                  else "v0 is still the best version: no accepted change beat it on validation", divider="gray")
     val, test = st.columns(2)
-    _metric(val, "validation (chooses the best)", found.get("val"), best)
+    _metric(val, "validation (chooses the best)", found.get("val"))
     _metric(test, TEST_LABEL, found.get("test"),
-            best, missing="not scored yet: scored once at the end, for v0 and the best version")
+            missing="not scored yet: scored once at the end, for v0 and the best version")
 
 
-def _metric(column, label: str, found: tuple[Comparison | None, list[Flip]] | None, best: str,  # type: ignore[no-untyped-def]
+def _metric(column: DeltaGenerator, label: str, found: tuple[Comparison | None, list[Flip]] | None,
             missing: str = "not scored for both versions yet") -> None:
     comparison = found[0] if found else None
     if comparison is None:

@@ -49,7 +49,8 @@ def test_score_chart_ticks_whole_epochs_and_formats_cost_as_money() -> None:
 
 def test_progress_counts_update_steps_and_epochs_in_words() -> None:
     rows = [StepRow(kind="epoch", epoch=0, spec_id="s0"), StepRow(kind="step", epoch=1, step=0, spec_id="s0")]
-    assert train_data.progress(a_run("running"), rows, 6) == (2 / 9, "1 of 6 update steps done · 0 of 2 epochs finished")
+    fraction, words = train_data.progress(a_run("running"), rows, 6)
+    assert (fraction, words) == (2 / 9, "1 of 6 update steps done · 0 of 2 epochs finished")  # 2 of 9 units
     assert train_data.progress(a_run("running"), rows, None)[1] == "1 update step done · 0 of 2 epochs finished"
 
 
