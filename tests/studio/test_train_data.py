@@ -45,6 +45,7 @@ def test_score_chart_ticks_whole_epochs_and_formats_cost_as_money() -> None:
     assert (layout.xaxis.dtick, layout.xaxis.tick0, layout.xaxis.tickformat, layout.xaxis.type) == (1, 0, "d", "linear")
     assert layout.yaxis2.title.text == "cost ($, cumulative)" and layout.yaxis2.tickformat == "$,.3~f"
     assert layout.yaxis2.type == "linear" and layout.yaxis2.rangemode == "tozero"
+    assert layout.yaxis2.tickmode == "auto"  # its own round ticks, not the score axis's grid lines
 
 
 def test_progress_counts_update_steps_and_epochs_in_words() -> None:
