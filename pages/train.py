@@ -42,7 +42,7 @@ stamp = cache.stamp(run, rows)
 story.headline(run, versions, stamp)
 tabs = st.tabs(["Scores", "Compare versions", "Accepted changes", "Gradients", "Prompts", "Graph", "Cost per role"])
 with tabs[0]:
-    panels.scores_panel(run, rows)
+    panels.scores_panel(run, rows, versions)
 with tabs[1]:
     story.compare_panel(run, versions, stamp)
 with tabs[2]:
@@ -50,7 +50,7 @@ with tabs[2]:
 with tabs[3]:
     panels.gradients_panel(ws, rows, list(node_order))
 with tabs[4]:
-    panels.prompts_panel(versions, specs)
+    panels.prompts_panel(versions, specs, story.best_label(run, versions))
 with tabs[5]:
     panels.graph_panel(versions, specs)
 with tabs[6]:

@@ -48,6 +48,19 @@ def _split_ids(dataset: str, metric: str) -> dict[str, list[str]] | str:
     return {split: [e.id for e in loaded.split(split)] for split in SPLITS if split in loaded.splits}
 
 
+def train_size(run: TrainingRun) -> int | None:
+    """Examples in the run's train split (None when its dataset cannot be read): read once, not on every poll."""
+    return _train_size(run.config.dataset, run.config.metric)
+
+
+@st.cache_data(max_entries=16, ttl=300, show_spinner=False)
+def _train_size(dataset: str, metric: str) -> int | None:
+    try:
+        return len(load_dataset(dataset, metric).split("train"))
+    except TapeStudioError:  # a user's dataset file that moved
+        return None
+
+
 def comparisons(run: TrainingRun, a: str, b: str, stamp: str) -> dict[str, tuple[Comparison | None, list[Flip]]]:
     """Per split: version b against a (None when either was not scored on all of it) and the flips."""
     ids = split_ids(run)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from tape_studio.core.errors import NotFoundError, TapeStudioError
+from tape_studio.core.errors import NotFoundError
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.datasets import DATASETS
 from tape_studio.core.learning.gate import POLICIES
@@ -124,21 +124,18 @@ def _age_s(run: TrainingRun) -> float:
 
 
 def _steps_total(run: TrainingRun) -> int | None:
-    from tape_studio.core.learning.datasets import load_dataset
-
-    try:
-        n_train = len(load_dataset(run.config.dataset, run.config.metric).split("train"))
-    except TapeStudioError:  # a user's dataset file that moved: show progress without a total
-        return None
-    return sum(unit.kind == "step" for unit in plan(run.config, n_train))
+    n_train = cache.train_size(run)
+    return None if n_train is None else sum(unit.kind == "step" for unit in plan(run.config, n_train))
 
 
-def scores_panel(run: TrainingRun, rows: list[StepRow]) -> None:
+def scores_panel(run: TrainingRun, rows: list[StepRow], versions: list[Version]) -> None:
     epochs, steps = data.epoch_frame(rows), data.step_frame(rows)
     if epochs.empty:
         st.info("No epoch finished yet.")
         return
     st.plotly_chart(cache.score_figure(run.id, cache.stamp(run, rows)), key="train_scores")
+    labels = {v.spec_id: v.label for v in versions if v.adopted}
+    epochs.insert(1, "version", [labels.get(spec_id, spec_id) for spec_id in epochs["spec_id"]])
     st.dataframe(epochs.drop(columns=["total_cost"]), hide_index=True, key="train_epochs_table")
     st.dataframe(steps[["epoch", "step", "decision", "train", "candidate", "val_candidate", "reason", "calls",
                         "tokens", "cost"]], hide_index=True, key="train_steps_table")
@@ -216,12 +213,12 @@ def _proposals(ws: Workspace, record_tape: str, grid: data.GradientGrid) -> None
                 render_llm_call(ws.store.load_llm_call(proposal.metadata.prompt_id))
 
 
-def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
-    """The coloured diff between any two versions (rejected candidates too), then prompt lengths."""
+def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec], best: str) -> None:
+    """The coloured diff between any two versions (rejected candidates too; v0 → best first), then prompt lengths."""
     labels = {v.label: v for v in versions}
     left, right = st.columns(2)
     old = left.selectbox("From", list(labels), index=0, key="train_diff_old")
-    new = right.selectbox("To", list(labels), index=len(labels) - 1, key="train_diff_new")
+    new = right.selectbox("To", list(labels), index=list(labels).index(best), key="train_diff_new")
     diffs = [d for d in spec_diff(specs[labels[old].spec_id], specs[labels[new].spec_id]) if d.changed]
     if not diffs:
         st.info("These two versions have the same prompts.")

@@ -61,7 +61,8 @@ def test_a_run_shows_scores_gradients_prompt_diff_and_cost(ws: Workspace) -> Non
     tables = [frame.value for frame in at.dataframe]
     usage = next(table for table in tables if "role" in table.columns)
     assert set(usage["role"]) >= {"forward", "backward", "prompt_optimizer"}
-    assert list(next(table for table in tables if "val" in table.columns)["epoch"]) == [0, 1, 2]
+    epochs = next(table for table in tables if "val" in table.columns)
+    assert list(epochs["epoch"]) == [0, 1, 2] and list(epochs["version"]) == ["v0", "v1", "v1"]
 
 
 def test_model_text_is_drawn_as_text_only(ws: Workspace) -> None:

@@ -97,6 +97,8 @@ def test_the_headline_gives_v0_against_the_best_on_validation_and_test(run: rec.
     compared = summary["v0_vs_best"]["test"]  # type: ignore[index]
     assert f"90% interval {compared['low']:+.2f} to {compared['high']:+.2f}" in shown(at)  # type: ignore[index]
     assert "validation (chooses the best)" in metrics
+    assert at.selectbox(key="train_diff_new").value == "v1" == at.selectbox(key="train_cmp_b").value  # the best
+    assert rec.load_rows(train_cache.get_workspace().store, run.id)[1].candidate_spec_id == run.best_spec_id
 
 
 def test_flipped_examples_link_to_both_forward_tapes_and_their_comparison(ws: Workspace, run: rec.TrainingRun) -> None:
