@@ -9,7 +9,7 @@ import streamlit as st
 
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.learning import records as rec
-from tape_studio.core.learning.compare import Comparison, Flip, compare_on_splits, flips
+from tape_studio.core.learning.compare import Comparison, Flip, compare_on_splits, flips, scored_examples
 from tape_studio.core.learning.datasets import load_dataset
 from tape_studio.core.learning.records import StepRow, TrainingRun
 from tape_studio.studio import train_charts as charts
@@ -34,20 +34,6 @@ def _score_figure(store_path: str, run_id: str, stamp: str) -> go.Figure:
     return charts.score_chart(data.epoch_frame(rows), data.step_frame(rows))
 
 
-def split_ids(run: TrainingRun) -> dict[str, list[str]] | str:
-    """Example ids per compared split, or the one line saying why the dataset could not be read."""
-    return _split_ids(run.config.dataset, run.config.metric)
-
-
-@st.cache_data(max_entries=16, ttl=300, show_spinner=False)  # a user's dataset file may change
-def _split_ids(dataset: str, metric: str) -> dict[str, list[str]] | str:
-    try:
-        loaded = load_dataset(dataset, metric)
-    except TapeStudioError as exc:
-        return f"Cannot compare versions: the run's dataset {dataset!r} cannot be read ({exc})."
-    return {split: [e.id for e in loaded.split(split)] for split in SPLITS if split in loaded.splits}
-
-
 def train_size(run: TrainingRun) -> int | None:
     """Examples in the run's train split (None when its dataset cannot be read): read once, not on every poll."""
     return _train_size(run.config.dataset, run.config.metric)
@@ -62,20 +48,30 @@ def _train_size(dataset: str, metric: str) -> int | None:
 
 
 def comparisons(run: TrainingRun, a: str, b: str, stamp: str) -> dict[str, tuple[Comparison | None, list[Flip]]]:
-    """Per split: version b against a (None when either was not scored on all of it) and the flips."""
-    ids = split_ids(run)
-    if isinstance(ids, str):
-        return {}
-    return _comparisons(str(get_workspace().store.path), run.id, a, b, tuple((s, tuple(e)) for s, e in ids.items()),
-                        stamp)
+    """Per split (validation, test): version b against a and the flips. The examples are those v0 was
+    scored on in this run (every version is measured on the same ones); None where a version was
+    not scored on all of them."""
+    return _comparisons(str(get_workspace().store.path), run.id, run.spec_id, a, b, stamp)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _comparisons(store_path: str, run_id: str, a: str, b: str, ids: tuple[tuple[str, tuple[str, ...]], ...],
+def _comparisons(store_path: str, run_id: str, v0: str, a: str, b: str,
                  stamp: str) -> dict[str, tuple[Comparison | None, list[Flip]]]:
     store = get_workspace().store
-    found = compare_on_splits(store, run_id, a, b, dict(ids))
+    splits = {split: scored_examples(store, run_id, v0, split) for split in SPLITS}
+    found = compare_on_splits(store, run_id, a, b, splits)
+    recorded = _summary_comparisons(rec.load_run(store, run_id), a, b)
+    found = {split: found[split] or recorded.get(split) for split in SPLITS}
     return {split: (c, flips(store, run_id, c) if c else []) for split, c in found.items()}
+
+
+def _summary_comparisons(run: TrainingRun, a: str, b: str) -> dict[str, Comparison]:
+    """v0 against the best as the run's summary recorded it: what an imported run has, since a run
+    file carries its tapes but not their scores."""
+    recorded = (run.summary or {}).get("v0_vs_best")
+    if (a, b) != (run.spec_id, run.best_spec_id) or not isinstance(recorded, dict):
+        return {}
+    return {split: Comparison.model_validate(value) for split, value in recorded.items() if isinstance(value, dict)}
 
 
 def gradient_grid(tape_id: str, node_order: tuple[str, ...]) -> data.GradientGrid:

@@ -206,6 +206,19 @@ def comparison_sentence(comparison: Comparison, a: str, b: str) -> str:
 SPLIT_NAMES = {"val": "validation", "test": "test", "train": "train"}
 
 
+def recorded_scores(run: TrainingRun, split: str) -> tuple[float, float] | None:
+    """(v0, best) on `split` as the run's summary gives them, without per-example detail."""
+    summary = run.summary or {}
+    v0, test = summary.get("v0"), summary.get("test")
+    if split == "val" and isinstance(v0, dict):
+        pair = (v0.get("val"), summary.get("best_val"))
+    elif split == "test" and isinstance(test, dict):
+        pair = (test.get("v0"), test.get("best"))
+    else:
+        return None
+    return (float(pair[0]), float(pair[1])) if all(isinstance(x, int | float) for x in pair) else None
+
+
 def verdict(comparison: Comparison) -> str:
     """Whether the delta is more than noise, read off its interval."""
     if comparison.low > 0:

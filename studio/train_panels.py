@@ -101,7 +101,8 @@ def _status(ws: Workspace, run_id: str) -> None:
     """How far the run is and what it is doing, in words; redraws the whole page when a unit commits."""
     run = rec.load_run(ws.store, run_id)
     rows = rec.load_rows(ws.store, run_id)
-    total = _steps_total(run)
+    # A finished run did every step it planned (its dataset may have changed since).
+    total = sum(row.kind == "step" for row in rows) if run.status == "completed" else _steps_total(run)
     running = runner.is_running(run_id)
     fraction, words = data.progress(run, rows, total)
     st.progress(fraction, text=words)

@@ -30,21 +30,26 @@ def headline(run: TrainingRun, versions: list[Version], stamp: str) -> None:
     """v0 against the best version, on validation (which chose it) and test (which did not)."""
     best = best_label(run, versions)
     found = cache.comparisons(run, run.spec_id, run.best_spec_id, stamp)
-    ids = cache.split_ids(run)
-    if isinstance(ids, str):
-        st.warning(ids)
-        return
     st.subheader(f"v0 → best version ({best}, chosen on validation)" if best != "v0"
                  else "v0 is still the best version: no accepted change beat it on validation", divider="gray")
     val, test = st.columns(2)
-    _metric(val, "validation (chooses the best)", found.get("val"))
-    _metric(test, TEST_LABEL, found.get("test"),
-            missing="not scored yet: scored once at the end, for v0 and the best version")
+    _metric(val, "validation (chooses the best)", found.get("val"), data.recorded_scores(run, "val"))
+    _metric(test, TEST_LABEL, found.get("test"), data.recorded_scores(run, "test"), missing=_test_missing(run))
+
+
+def _test_missing(run: TrainingRun) -> str:
+    if not run.config.evaluate_test:
+        return "not scored: this run was set not to score the test split"
+    return "not scored yet: scored once at the end, for v0 and the best version"
 
 
 def _metric(column: DeltaGenerator, label: str, found: tuple[Comparison | None, list[Flip]] | None,
-            missing: str = "not scored for both versions yet") -> None:
+            recorded: tuple[float, float] | None, missing: str = "not scored for both versions yet") -> None:
     comparison = found[0] if found else None
+    if comparison is None and recorded is not None:  # a run recorded before comparisons were kept
+        column.metric(label, f"{recorded[1]:.2f}", delta=f"{recorded[1] - recorded[0]:+.2f} vs v0 ({recorded[0]:.2f})")
+        column.caption("no per-example scores were kept for this run, so there is no interval or list of flips")
+        return
     if comparison is None:
         column.metric(label, "–")
         column.caption(missing)
@@ -61,10 +66,6 @@ def compare_panel(run: TrainingRun, versions: list[Version], stamp: str) -> None
     a = left.selectbox("Version A", list(labels), index=0, key="train_cmp_a")
     names = list(labels)
     b = right.selectbox("Version B", names, index=names.index(best_label(run, versions)), key="train_cmp_b")
-    ids = cache.split_ids(run)
-    if isinstance(ids, str):
-        st.warning(ids)
-        return
     found = cache.comparisons(run, labels[a].spec_id, labels[b].spec_id, stamp)
     for split, (comparison, flips) in found.items():
         title = TEST_LABEL if split == "test" else "validation"
@@ -72,7 +73,8 @@ def compare_panel(run: TrainingRun, versions: list[Version], stamp: str) -> None
         if comparison is None:
             st.info("Not every example of this split was scored for both versions: validation scores the "
                     "adopted versions and the candidates the gate checked; test only v0 and the best version, "
-                    "at the end.")
+                    "at the end. A run imported from a file keeps no per-example scores, only v0 against the "
+                    "best version as its summary recorded it.")
             continue
         st.text(data.comparison_sentence(comparison, a, b))
         st.text(data.verdict(comparison).capitalize() + ".")

@@ -100,8 +100,9 @@ class Flip(BaseModel):
     change: FlipKind
     """`fixed` (b right, a wrong), `broken` (a right, b wrong) or `changed` (partial credit moved)."""
     question: str
-    a_score: float
-    b_score: float
+    a_score: float | None
+    """None when the tape's score is not in the store (an imported run's tapes carry none)."""
+    b_score: float | None
     a_tape: str
     b_tape: str
 
@@ -118,9 +119,17 @@ def flips(store: Store, run_id: str, comparison: Comparison) -> list[Flip]:
     ids = [tape for pair in tapes.values() for tape in pair]
     rows = store.query(f"SELECT id, title, score FROM tapes WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
     found = {row["id"]: row for row in rows}
-    return [Flip(example_id=e, change=change, question=found[tapes[e][0]]["title"],
-                 a_score=float(found[tapes[e][0]]["score"]), b_score=float(found[tapes[e][1]]["score"]),
-                 a_tape=tapes[e][0], b_tape=tapes[e][1]) for e, change in moved]
+
+    def score(tape_id: str) -> float | None:
+        value = found[tape_id]["score"] if tape_id in found else None
+        return None if value is None else float(value)
+
+    flipped = []
+    for example, change in moved:
+        a, b = tapes[example]
+        flipped.append(Flip(example_id=example, change=change, question=found[a]["title"] if a in found else "",
+                            a_score=score(a), b_score=score(b), a_tape=a, b_tape=b))
+    return flipped
 
 
 def compare_on_splits(
@@ -128,3 +137,15 @@ def compare_on_splits(
 ) -> dict[str, Comparison | None]:
     """The comparison on each split (example ids per split); None where either version was not scored on all of it."""
     return {split: compare_versions(store, run_id, a_id, b_id, split, ids) for split, ids in splits.items()}
+
+
+def scored_examples(store: Store, run_id: str, spec_id: str, split: str) -> list[str]:
+    """Examples of `split` that `spec_id` was scored on in this run, read from its stored tapes, so
+    a run is compared on the examples it was measured on even after its dataset changed or moved."""
+    rows = store.query(
+        """SELECT id, json_extract(context, '$.example_id') AS example FROM tapes
+           WHERE spec_id = ? AND score IS NOT NULL AND json_extract(context, '$.run_id') = ?
+               AND json_extract(context, '$.split') = ?""", (spec_id, run_id, split))
+    # A fork of a forward tape keeps its context: only the tape at the derived id is the measurement.
+    return sorted(row["example"] for row in rows
+                  if row["example"] and row["id"] == forward_tape_id(run_id, spec_id, split, row["example"]))

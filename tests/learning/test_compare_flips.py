@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tape_studio.core.learning.compare import compare_on_splits, flips
+from tape_studio.core.learning.compare import compare_on_splits, flips, scored_examples
 from tape_studio.core.learning.forward import forward_tape_id
 from tape_studio.core.store import Store
 from tape_studio.core.tape import Tape, TapeMetadata, Task
@@ -18,7 +18,9 @@ def scored_store(path: Path) -> Store:
     for example, pair in SCORES.items():
         for spec, score in zip(("a", "b"), pair, strict=True):
             tape_id = forward_tape_id("run", spec, "val", example)
-            store.save_tape(Tape(metadata=TapeMetadata(id=tape_id, title=f"question {example}", status="completed"),
+            store.save_tape(Tape(metadata=TapeMetadata(id=tape_id, title=f"question {example}", status="completed",
+                                                       spec_id=spec),
+                                 context={"run_id": "run", "example_id": example, "split": "val"},
                                  steps=(Task(text=f"question {example}"),)))
             store.set_score(tape_id, score)
     return store
@@ -37,3 +39,13 @@ def test_flips_list_fixed_then_broken_then_changed_with_both_tapes(tmp_path: Pat
     assert moved[0].question == "question e1"
     unchanged = compare_on_splits(store, "run", "a", "a", {"val": list(SCORES)})["val"]
     assert unchanged is not None and flips(store, "run", unchanged) == []
+
+
+def test_the_examples_compared_are_those_the_run_scored_not_a_fork_of_one(tmp_path: Path) -> None:
+    store = scored_store(tmp_path)
+    fork = Tape(metadata=TapeMetadata(title="a user's fork", status="completed", spec_id="a"),
+                context={"run_id": "run", "example_id": "e9", "split": "val"}, steps=(Task(text="forked"),))
+    store.save_tape(fork)
+    store.set_score(fork.id, 1.0)
+    assert scored_examples(store, "run", "a", "val") == sorted(SCORES)
+    assert scored_examples(store, "run", "a", "test") == [] and scored_examples(store, "other", "a", "val") == []

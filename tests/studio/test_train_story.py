@@ -14,16 +14,19 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 from studio_helpers import unescaped
 
 from tape_studio.core.learning import records as rec
+from tape_studio.core.learning.bundle import export_run, import_run, read_run_bundle
 from tape_studio.core.learning.datasets import load_dataset
 from tape_studio.core.learning.fake_roles import register_learning_fake
 from tape_studio.core.learning.forward import forward_tape_id
 from tape_studio.core.learning.steps import Gradient
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer
+from tape_studio.core.store import Store
 from tape_studio.core.workspace import Workspace
 from tape_studio.studio import train_cache, train_charts, train_data
 from tape_studio.studio.train_story import TEST_LABEL
@@ -193,3 +196,24 @@ def test_reruns_reuse_the_figure_the_comparisons_and_the_record_grids(
     at.run()
     at.run()
     assert not at.exception and counts == first
+
+
+def test_an_imported_run_shows_v0_against_the_best_from_its_summary(
+        ws: Workspace, run: rec.TrainingRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run file carries the tapes but not their scores: the page falls back on the recorded summary."""
+    export_run(ws.store, run.id, tmp_path / "run.json")
+    monkeypatch.setenv("TAPE_STUDIO_STORE", str(tmp_path / "imported.sqlite"))
+    streamlit.cache_resource.clear()
+    streamlit.cache_data.clear()
+    imported = Store(tmp_path / "imported.sqlite")
+    import_run(imported, read_run_bundle(tmp_path / "run.json"), "run.json")
+    at = train_page(run=run.id)
+    assert not at.exception
+    compared = (run.summary or {})["v0_vs_best"]["test"]  # type: ignore[index]
+    assert at.metric[1].value == f"{compared['b_score']:.2f}"  # type: ignore[index]
+    assert f"90% interval {compared['low']:+.2f} to {compared['high']:+.2f}" in shown(at)  # type: ignore[index]
+    flips = table(at, "change", 1)
+    assert list(flips["example"]) == list(compared["fixed"]) + list(compared["broken"])  # type: ignore[index]
+    assert flips["A score"].isna().all()  # not kept in the file, and not made up
+    assert all(imported.has_tape(link(url)[1]["tape"]) for url in flips["B tape"])
+    streamlit.cache_resource.clear()
