@@ -20,8 +20,7 @@ with st.expander("New training run", expanded=not runs):
     panels.launch_form(ws)
 runs = rec.list_runs(ws.store)  # the form may just have added one
 if not runs:
-    st.info("No training runs yet. Start one above, or from a terminal:\n\n"
-            "`tape-studio train --agent qa --dataset qa --epochs 2 --batch 2`")
+    panels.no_runs()
     st.stop()
 
 run_id = panels.pick_run(runs)

@@ -35,6 +35,14 @@ def run_label(run: TrainingRun) -> str:
     return f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {status} · {run.id[:8]}"
 
 
+def no_runs() -> None:
+    asked = st.query_params.get("run")
+    if asked:
+        st.error(plain(f"No training run with id {asked!r}: this store has no training runs yet."))
+    st.info("No training runs yet. Start one above, or from a terminal:\n\n"
+            "`tape-studio train --agent qa --dataset qa --epochs 2 --batch 2`")
+
+
 def pick_run(runs: list[TrainingRun]) -> str | None:
     """The run the address names, else the one shown last, else the newest. An address naming no
     run says so and waits for a choice, rather than showing another run as if it were that one."""

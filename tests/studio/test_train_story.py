@@ -166,6 +166,13 @@ def test_progress_and_status_are_plain_words(run: rec.TrainingRun) -> None:
     assert "finished" in next(s for s in at.selectbox if s.label == "Run").format_func(run.id)
 
 
+def test_an_unknown_run_in_an_empty_store_is_said_to_be_unknown(ws: Workspace) -> None:
+    at = train_page(run="no-such-run")
+    assert not at.exception
+    assert "No training run with id 'no-such-run'" in unescaped(at.error[0].value)
+    assert "tape-studio train --agent qa" in at.info[0].value
+
+
 def test_an_unknown_run_in_the_address_is_said_to_be_unknown(run: rec.TrainingRun) -> None:
     at = train_page(run="no-such-run")
     assert not at.exception
