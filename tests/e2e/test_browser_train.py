@@ -68,3 +68,6 @@ def test_the_train_page_shows_the_score_plot_the_comparison_and_a_coloured_diff(
         assert "Always calculate arithmetic with the calculator." in " ".join(e.text for e in added)
         assert removed and added[0].value_of_css_property("color") != removed[0].value_of_css_property("color")
         driver.save_screenshot(str(tmp_path / "changes.png"))
+        driver.find_element(By.XPATH, "//*[@role='tab'][.//*[text()='Compare versions'] or text()='Compare versions']").click()
+        assert wait_for_text(driver, "validation: v0 ").is_displayed()
+        driver.save_screenshot(str(tmp_path / "compare.png"))
