@@ -13,6 +13,7 @@ from tape_studio.core.learning.versions import Version
 from tape_studio.studio import train_cache as cache
 from tape_studio.studio import train_data as data
 from tape_studio.studio.diff_view import diff_lines, render_diff
+from tape_studio.studio.render import plain
 
 TEST_LABEL = "test (reported only, never used to choose the best version)"
 LINKS = {"A tape": st.column_config.LinkColumn("A tape", display_text="open A"),
@@ -97,7 +98,7 @@ def changes_panel(changes: list[data.AcceptedChange], node_order: tuple[str, ...
         if not change.diffs:
             st.text("No prompt text changed (the graph did: see the Graph tab).")
         for diff in change.diffs:
-            st.caption(f"{diff.node} · {diff.component}")
+            st.caption(plain(f"{diff.node} · {diff.component}"))  # node and tool names come from the agent source
             render_diff(diff_lines(diff.old, diff.new))
         if row.tape_id:
             _gradients(row.tape_id, node_order, key=f"{row.epoch}_{row.step}")
