@@ -10,6 +10,7 @@ import streamlit as st
 from tape_studio.core.diff import StepPair, TapeDiff, diff_tapes
 from tape_studio.core.store import TapeFilter
 from tape_studio.core.tape import Tape
+from tape_studio.studio.diff_view import render_diff
 from tape_studio.studio.render import render_step
 from tape_studio.studio.state import get_workspace
 
@@ -83,7 +84,7 @@ def pair_detail(pair: StepPair, a: Tape, b: Tape) -> None:
         if pair.prompt.same:
             st.text("Both steps came from the same prompt.")
         else:
-            st.code("\n".join(pair.prompt.lines), language="diff", wrap_lines=True)
+            render_diff(list(pair.prompt.lines))
     elif pair.a is not None and pair.b is not None and (a.steps[pair.a].metadata.prompt_id or b.steps[pair.b].metadata.prompt_id):
         st.caption("Only one of the two steps came from a model call (or a call is missing): no prompt diff.")
 

@@ -30,8 +30,16 @@ def score_chart(epochs: pd.DataFrame, steps: pd.DataFrame) -> go.Figure:
     spend, label = _spend(steps, epochs)
     figure.add_scatter(x=spend["x"], y=spend["y"], name=label, mode="lines", line={"dash": "dot"},
                        secondary_y=True)
-    figure.update_layout(xaxis_title="epoch", yaxis_title="score", height=380, margin={"t": 30})
-    figure.update_yaxes(title_text=label, secondary_y=True)
+    figure.update_layout(yaxis_title="score", height=380, margin={"t": 30})
+    last = int(epochs["epoch"].max()) if len(epochs) else 1
+    # Steps sit between whole epochs, but ticks mark only the epochs: plotly's own choice was 0.5.
+    figure.update_xaxes(title_text="epoch", type="linear", tick0=0, dtick=1, tickformat="d",
+                        range=[-0.15, max(last, 1) + 0.15])
+    figure.update_yaxes(type="linear", rangemode="tozero", secondary_y=False)
+    # In the browser the overlaying axis's ticks were placed at the score axis's grid lines, which
+    # gave ticks like 43 / 64 / 85 calls: ask for its own round ticks.
+    figure.update_yaxes(title_text=label, type="linear", rangemode="tozero", tickmode="auto", nticks=6,
+                        showgrid=False, tickformat="$,.3~f" if label.startswith("cost") else ",d", secondary_y=True)
     return figure
 
 
@@ -39,7 +47,7 @@ def _spend(steps: pd.DataFrame, epochs: pd.DataFrame) -> tuple[pd.DataFrame, str
     """Cumulative cost, or cumulative LLM calls when the model is free (the embedded one is)."""
     column = "total_cost" if float(epochs["total_cost"].max() if len(epochs) else 0) > 0 else "total_calls"
     points = pd.concat([pd.DataFrame({"x": epochs["epoch"], "y": epochs[column]}),
-                        pd.DataFrame({"x": steps["x"], "y": steps[column]})]).sort_values(["x", "y"])
+                        pd.DataFrame({"x": steps["x"], "y": steps[column]})]).astype(float).sort_values(["x", "y"])
     return points, ("cost ($, cumulative)" if column == "total_cost" else "LLM calls (cumulative)")
 
 

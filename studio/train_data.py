@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from tape_studio.core.learning.compare import Comparison, Flip
 from tape_studio.core.learning.guards import prompt_length
 from tape_studio.core.learning.meter import Usage, combine, total
+from tape_studio.core.learning.prompt_diff import ComponentDiff, spec_diff
 from tape_studio.core.learning.records import StepRow, TrainingRun
 from tape_studio.core.learning.versions import Version
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.tape import Tape
 from tape_studio.core.learning.steps import AggregatedGradient, Gradient, Loss, Proposal
+from tape_studio.studio.words import plural
 
 
 def step_frame(rows: list[StepRow]) -> pd.DataFrame:
@@ -103,3 +106,123 @@ def gradient_grid(tape: Tape, node_order: list[str]) -> GradientGrid:
     seen = {node for node, _ in grid.cells}
     grid.nodes = [name for name in node_order if name in seen] + sorted(seen - set(node_order))
     return grid
+
+
+# --- links, progress and the story of a run ------------------------------------------------------
+
+
+def tape_link(tape_id: str, step: int | None = None) -> str:
+    """A relative address of the Tape page, so it works wherever the studio is served."""
+    return f"tape?tape={tape_id}" + (f"&step={step}" if step is not None else "")
+
+
+def compare_link(a: str, b: str) -> str:
+    return f"compare?a={a}&b={b}"
+
+
+def progress(run: TrainingRun, rows: list[StepRow], steps_total: int | None) -> tuple[float, str]:
+    """How far the run is, as a fraction and in words ("3 of 6 update steps done · 1 of 2 epochs finished")."""
+    steps = sum(row.kind == "step" for row in rows)
+    epochs = sum(row.kind == "epoch" and row.epoch > 0 for row in rows)
+    if steps_total is None:  # the dataset is gone, so the plan is unknown
+        return 0.0, f"{plural(steps, 'update step')} done · {epochs} of {plural(run.config.epochs, 'epoch')} finished"
+    units = 1 + steps_total + run.config.epochs  # the baseline, the steps, one validation per epoch
+    return (min(len(rows) / units, 1.0),
+            f"{steps} of {plural(steps_total, 'update step')} done · {epochs} of "
+            f"{plural(run.config.epochs, 'epoch')} finished")
+
+
+def status_sentence(run: TrainingRun, here: bool, idle_s: float | None) -> str:
+    """The run's state in plain words; `idle_s` is set when a running run has stopped moving."""
+    if run.status == "completed":
+        return "Finished: every epoch ran and the test split was scored." if run.config.evaluate_test else \
+            "Finished: every epoch ran."
+    if run.status == "running" and idle_s is not None:
+        return (f"Not moving: no progress for {idle_s:.0f} s, so the process running it may have died. "
+                "Resume continues from the last finished step.")
+    if run.status == "running":
+        return "Training" + (" in this studio" if here else " in another process") + (
+            f", now at {run.phase}." if run.phase else ".")
+    if run.status == "stopped":
+        return "Stopped before the end. Resume continues from the last finished step."
+    return "Failed (the error is below). Resume retries from the last finished step."
+
+
+@dataclass
+class AcceptedChange:
+    """One accepted update step: the version it made, what made it, and the prompt components it changed."""
+
+    label: str
+    row: StepRow
+    diffs: list[ComponentDiff]
+
+
+def accepted_changes(versions: list[Version], rows: list[StepRow], specs: dict[str, AgentSpec]) -> list[AcceptedChange]:
+    labels = {v.spec_id: v.label for v in versions if v.adopted}
+    changes = []
+    for row in rows:
+        if row.kind == "step" and row.decision == "accepted" and row.spec_before in specs:
+            diffs = [d for d in spec_diff(specs[row.spec_before], specs[row.candidate_spec_id]) if d.changed]
+            changes.append(AcceptedChange(label=labels.get(row.candidate_spec_id, "?"), row=row, diffs=diffs))
+    return changes
+
+
+def optimizer_words(row: StepRow) -> str:
+    names = {"demos": "demonstrations", "prompt": "prompt", "tool": "tool docs", "pipeline": "pipeline"}
+    return " + ".join(names.get(name, name) for name in row.changed_by) or "(not recorded)"
+
+
+def gradient_frame(grid: GradientGrid, record_tape: str) -> pd.DataFrame:
+    """Every parameter gradient of one step, node by node, with links to the visit and to the record."""
+    order = {node: n for n, node in enumerate(grid.nodes)}
+    records = [{"node": node, "example": example, "gradient": gradient.error or gradient.parameter,
+                "needed from upstream": gradient.input_gradient or "",
+                "forward tape": tape_link(gradient.tape_id, gradient.step_index),
+                "record": tape_link(record_tape, index)}
+               for (node, example), cells in sorted(grid.cells.items(), key=lambda item: order[item[0][0]])
+               for index, gradient in cells]
+    return pd.DataFrame(records, columns=["node", "example", "gradient", "needed from upstream", "forward tape",
+                                          "record"])
+
+
+def flip_frame(flips: list[Flip]) -> pd.DataFrame:
+    """Flipped examples as rows: what changed, the question, both scores and the links to both tapes."""
+    records = [{"change": flip.change, "example": flip.example_id, "question": flip.question,
+                "A score": flip.a_score, "B score": flip.b_score, "A tape": tape_link(flip.a_tape),
+                "B tape": tape_link(flip.b_tape), "compare": compare_link(flip.a_tape, flip.b_tape)}
+               for flip in flips]
+    return pd.DataFrame(records, columns=["change", "example", "question", "A score", "B score", "A tape", "B tape",
+                                          "compare"])
+
+
+def comparison_sentence(comparison: Comparison, a: str, b: str) -> str:
+    """'validation: v0 0.50 → v2 0.67, +0.17 (90% interval −0.05 to +0.39) · 2 fixed, 1 broken of 6'."""
+    return (f"{SPLIT_NAMES.get(comparison.split, comparison.split)}: {a} {comparison.a_score:.2f} → {b} "
+            f"{comparison.b_score:.2f}, {comparison.delta:+.2f} (90% interval {comparison.low:+.2f} to "
+            f"{comparison.high:+.2f}) · {len(comparison.fixed)} fixed, {len(comparison.broken)} broken of "
+            f"{plural(comparison.n, 'example')}")
+
+
+SPLIT_NAMES = {"val": "validation", "test": "test", "train": "train"}
+
+
+def recorded_scores(run: TrainingRun, split: str) -> tuple[float, float] | None:
+    """(v0, best) on `split` as the run's summary gives them, without per-example detail."""
+    summary = run.summary or {}
+    v0, test = summary.get("v0"), summary.get("test")
+    if split == "val" and isinstance(v0, dict):
+        pair = (v0.get("val"), summary.get("best_val"))
+    elif split == "test" and isinstance(test, dict):
+        pair = (test.get("v0"), test.get("best"))
+    else:
+        return None
+    return (float(pair[0]), float(pair[1])) if all(isinstance(x, int | float) for x in pair) else None
+
+
+def verdict(comparison: Comparison) -> str:
+    """Whether the delta is more than noise, read off its interval."""
+    if comparison.low > 0:
+        return "better beyond noise: the whole 90% interval is above zero"
+    if comparison.high < 0:
+        return "worse beyond noise: the whole 90% interval is below zero"
+    return "not told apart from noise: the 90% interval includes zero"

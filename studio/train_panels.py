@@ -7,26 +7,62 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from tape_studio.core.errors import NotFoundError, TapeStudioError
+from tape_studio.core.errors import NotFoundError
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.datasets import DATASETS
 from tape_studio.core.learning.gate import POLICIES
-from tape_studio.core.learning.prompt_diff import marked, spec_diff
+from tape_studio.core.learning.prompt_diff import spec_diff
 from tape_studio.core.learning.records import StepRow, TrainingRun
 from tape_studio.core.learning.train_config import OPTIMIZERS, TrainConfig
 from tape_studio.core.learning.trainer import plan
 from tape_studio.core.learning.versions import Version, edge_changes, node_changes
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.workspace import Workspace
+from tape_studio.studio import train_cache as cache
 from tape_studio.studio import train_charts as charts
 from tape_studio.studio import train_data as data
 from tape_studio.studio import train_runner as runner
-from tape_studio.studio.render import render_llm_call
+from tape_studio.studio.diff_view import diff_lines, render_diff
+from tape_studio.studio.render import plain, render_llm_call
 from tape_studio.studio.state import TAPE_PAGE, TRAIN_ROWS_SEEN, TRAIN_RUN, open_tape
 
 
+STATUS_WORDS = {"completed": "finished", "running": "training", "stopped": "stopped", "failed": "failed"}
+
+
 def run_label(run: TrainingRun) -> str:
-    return f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {run.status} · {run.id[:8]}"
+    status = STATUS_WORDS.get(run.status, run.status)
+    return f"{run.created_at:%Y-%m-%d %H:%M} · {run.agent} on {run.dataset} · {status} · {run.id[:8]}"
+
+
+def no_runs() -> None:
+    asked = st.query_params.get("run")
+    if asked:
+        st.error(plain(f"No training run with id {asked!r}: this store has no training runs yet."))
+    st.info("No training runs yet. Start one above, or from a terminal:\n\n"
+            "`tape-studio train --agent qa --dataset qa --epochs 2 --batch 2`")
+
+
+def pick_run(runs: list[TrainingRun]) -> str | None:
+    """The run the address names, else the one shown last, else the newest. An address naming no
+    run says so and waits for a choice, rather than showing another run as if it were that one."""
+    labels = {run.id: run_label(run) for run in runs}
+    asked = st.query_params.get("run")
+    if asked and asked not in labels:
+        st.error(plain(f"No training run with id {asked!r} in this store: it was deleted, or the link is wrong. "
+                       "Pick a run below."))
+        picked = st.selectbox("Run", list(labels), index=None, format_func=labels.get, placeholder="choose a run")
+        if picked is None:
+            return None
+        st.query_params["run"] = picked
+        st.rerun()
+    wanted = asked or st.session_state.get(TRAIN_RUN)
+    if wanted not in labels:
+        wanted = runs[0].id
+    run_id = st.selectbox("Run", list(labels), index=list(labels).index(wanted), format_func=labels.get)
+    st.session_state[TRAIN_RUN] = run_id
+    st.query_params["run"] = run_id
+    return run_id
 
 
 def launch_form(ws: Workspace) -> None:
@@ -70,16 +106,16 @@ def _polling_status(ws: Workspace, run_id: str) -> None:
 
 
 def _status(ws: Workspace, run_id: str) -> None:
-    """Phase and committed units; redraws the whole page when a unit commits."""
+    """How far the run is and what it is doing, in words; redraws the whole page when a unit commits."""
     run = rec.load_run(ws.store, run_id)
     rows = rec.load_rows(ws.store, run_id)
-    units = len(plan(run.config, _train_size(run))) - 1
+    # A finished run did every step it planned (its dataset may have changed since).
+    total = sum(row.kind == "step" for row in rows) if run.status == "completed" else _steps_total(run)
     running = runner.is_running(run_id)
-    st.progress(min(len(rows) / max(units, 1), 1.0), text=f"{len(rows)} of {units} units committed")
+    fraction, words = data.progress(run, rows, total)
+    st.progress(fraction, text=words)
     stale = run.status == "running" and not running and _age_s(run) >= STALE_AFTER_S
-    st.text(f"status: {run.status}" + (" (running in this studio)" if running else "")
-            + (f" · {run.phase}" if run.phase else "")
-            + (f" · no progress for {_age_s(run):.0f} s: its process may have died" if stale else ""))
+    st.text(data.status_sentence(run, running, _age_s(run) if stale else None))
     if run.error or runner.last_error(run_id):
         st.code(run.error or runner.last_error(run_id), language=None, wrap_lines=True)
     if running:
@@ -96,21 +132,19 @@ def _age_s(run: TrainingRun) -> float:
     return (datetime.now(UTC) - run.updated_at).total_seconds()
 
 
-def _train_size(run: TrainingRun) -> int:
-    from tape_studio.core.learning.datasets import load_dataset
-
-    try:
-        return len(load_dataset(run.config.dataset, run.config.metric).split("train"))
-    except TapeStudioError:  # a user's dataset file that moved: show progress without a total
-        return 1
+def _steps_total(run: TrainingRun) -> int | None:
+    n_train = cache.train_size(run)
+    return None if n_train is None else sum(unit.kind == "step" for unit in plan(run.config, n_train))
 
 
-def scores_panel(rows: list[StepRow]) -> None:
+def scores_panel(run: TrainingRun, rows: list[StepRow], versions: list[Version]) -> None:
     epochs, steps = data.epoch_frame(rows), data.step_frame(rows)
     if epochs.empty:
         st.info("No epoch finished yet.")
         return
-    st.plotly_chart(charts.score_chart(epochs, steps), key="train_scores")
+    st.plotly_chart(cache.score_figure(run.id, cache.stamp(run, rows)), key="train_scores")
+    labels = {v.spec_id: v.label for v in versions if v.adopted}
+    epochs.insert(1, "version", [labels.get(spec_id, spec_id) for spec_id in epochs["spec_id"]])
     st.dataframe(epochs.drop(columns=["total_cost"]), hide_index=True, key="train_epochs_table")
     st.dataframe(steps[["epoch", "step", "decision", "train", "candidate", "val_candidate", "reason", "calls",
                         "tokens", "cost"]], hide_index=True, key="train_steps_table")
@@ -124,14 +158,13 @@ def gradients_panel(ws: Workspace, rows: list[StepRow], spec_order: list[str]) -
         return
     row = st.selectbox("Step", steps, format_func=lambda r: f"epoch {r.epoch} · step {r.step + 1} · {r.decision}",
                        key="train_grad_step")
-    tape = ws.store.load_tape(row.tape_id)
-    grid = data.gradient_grid(tape, spec_order)
+    grid = cache.gradient_grid(row.tape_id, tuple(spec_order))
     _loss_header(grid)
     if not grid.nodes:
         st.info("No gradients in this step (every example was solved, or backward produced none).")
     for node in grid.nodes:
-        _gradient_row(ws, tape.id, grid, node)
-    _proposals(ws, tape.id, grid)
+        _gradient_row(ws, row.tape_id, grid, node)
+    _proposals(ws, row.tape_id, grid)
 
 
 def _loss_header(grid: data.GradientGrid) -> None:
@@ -189,20 +222,18 @@ def _proposals(ws: Workspace, record_tape: str, grid: data.GradientGrid) -> None
                 render_llm_call(ws.store.load_llm_call(proposal.metadata.prompt_id))
 
 
-def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
-    """Side-by-side word diff between any two versions (rejected candidates too), then lengths."""
+def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec], best: str) -> None:
+    """The coloured diff between any two versions (rejected candidates too; v0 → best first), then prompt lengths."""
     labels = {v.label: v for v in versions}
     left, right = st.columns(2)
     old = left.selectbox("From", list(labels), index=0, key="train_diff_old")
-    new = right.selectbox("To", list(labels), index=len(labels) - 1, key="train_diff_new")
+    new = right.selectbox("To", list(labels), index=list(labels).index(best), key="train_diff_new")
     diffs = [d for d in spec_diff(specs[labels[old].spec_id], specs[labels[new].spec_id]) if d.changed]
     if not diffs:
         st.info("These two versions have the same prompts.")
     for diff in diffs:
         st.text(f"{diff.node} · {diff.component}")
-        a, b = st.columns(2)
-        a.code(marked(diff.segments, "old") or "(empty)", language=None, wrap_lines=True)
-        b.code(marked(diff.segments, "new") or "(empty)", language=None, wrap_lines=True)
+        render_diff(diff_lines(diff.old, diff.new))
     st.subheader("Prompt length per node", divider="gray")
     st.plotly_chart(charts.length_chart(data.length_frame(versions, specs)), key="train_lengths")
 

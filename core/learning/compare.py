@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -85,3 +86,66 @@ def compare_versions(
     if not example_ids or len(a) < len(example_ids) or len(b) < len(example_ids):
         return None
     return compare_scores(split, a_id, b_id, a, b)
+
+
+FlipKind = Literal["fixed", "broken", "changed"]
+
+
+class Flip(BaseModel):
+    """One example whose score moved between the two versions, with both forward tapes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    example_id: str
+    change: FlipKind
+    """`fixed` (b right, a wrong), `broken` (a right, b wrong) or `changed` (partial credit moved)."""
+    question: str
+    a_score: float | None
+    """None when the tape's score is not in the store (an imported run's tapes carry none)."""
+    b_score: float | None
+    a_tape: str
+    b_tape: str
+
+
+def flips(store: Store, run_id: str, comparison: Comparison) -> list[Flip]:
+    """The comparison's flipped examples, fixed first, each with its two tapes and the question asked."""
+    moved: list[tuple[str, FlipKind]] = [
+        *((e, "fixed") for e in comparison.fixed), *((e, "broken") for e in comparison.broken),
+        *((e, "changed") for e in comparison.changed)]
+    if not moved:
+        return []
+    tapes = {e: (forward_tape_id(run_id, comparison.a, comparison.split, e),
+                 forward_tape_id(run_id, comparison.b, comparison.split, e)) for e, _ in moved}
+    ids = [tape for pair in tapes.values() for tape in pair]
+    rows = store.query(f"SELECT id, title, score FROM tapes WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+    found = {row["id"]: row for row in rows}
+
+    def score(tape_id: str) -> float | None:
+        value = found[tape_id]["score"] if tape_id in found else None
+        return None if value is None else float(value)
+
+    flipped = []
+    for example, change in moved:
+        a, b = tapes[example]
+        flipped.append(Flip(example_id=example, change=change, question=found[a]["title"] if a in found else "",
+                            a_score=score(a), b_score=score(b), a_tape=a, b_tape=b))
+    return flipped
+
+
+def compare_on_splits(
+    store: Store, run_id: str, a_id: str, b_id: str, splits: dict[str, Sequence[str]]
+) -> dict[str, Comparison | None]:
+    """The comparison on each split (example ids per split); None where either version was not scored on all of it."""
+    return {split: compare_versions(store, run_id, a_id, b_id, split, ids) for split, ids in splits.items()}
+
+
+def scored_examples(store: Store, run_id: str, spec_id: str, split: str) -> list[str]:
+    """Examples of `split` that `spec_id` was scored on in this run, read from its stored tapes, so
+    a run is compared on the examples it was measured on even after its dataset changed or moved."""
+    rows = store.query(
+        """SELECT id, json_extract(context, '$.example_id') AS example FROM tapes
+           WHERE spec_id = ? AND score IS NOT NULL AND json_extract(context, '$.run_id') = ?
+               AND json_extract(context, '$.split') = ?""", (spec_id, run_id, split))
+    # A fork of a forward tape keeps its context: only the tape at the derived id is the measurement.
+    return sorted(row["example"] for row in rows
+                  if row["example"] and row["id"] == forward_tape_id(run_id, spec_id, split, row["example"]))

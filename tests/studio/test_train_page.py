@@ -53,14 +53,16 @@ def test_a_run_shows_scores_gradients_prompt_diff_and_cost(ws: Workspace) -> Non
     assert not at.exception
     assert at.query_params["run"] == run.id
     shown = texts(at)
-    assert "status: completed" in shown
+    assert "Finished: every epoch ran and the test split was scored." in shown
     assert "qa-train-" in shown and "score 0.00" in shown  # the minibatch's losses head the grid
     assert "aggregated (what the optimizer read)" in shown
-    assert "{+Always calculate arithmetic with the calculator.+}" in shown  # v0 → v1, word level
+    diffs = [c.value for c in at.code if c.language == "diff"]  # v0 → v1, coloured, sentence by sentence
+    assert any("+Always calculate arithmetic with the calculator." in d.splitlines() for d in diffs)
     tables = [frame.value for frame in at.dataframe]
     usage = next(table for table in tables if "role" in table.columns)
     assert set(usage["role"]) >= {"forward", "backward", "prompt_optimizer"}
-    assert list(next(table for table in tables if "val" in table.columns)["epoch"]) == [0, 1, 2]
+    epochs = next(table for table in tables if "val" in table.columns)
+    assert list(epochs["epoch"]) == [0, 1, 2] and list(epochs["version"]) == ["v0", "v1", "v1"]
 
 
 def test_model_text_is_drawn_as_text_only(ws: Workspace) -> None:
