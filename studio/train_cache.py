@@ -66,8 +66,8 @@ def _comparisons(store_path: str, run_id: str, v0: str, a: str, b: str,
 
 
 def _summary_comparisons(run: TrainingRun, a: str, b: str) -> dict[str, Comparison]:
-    """v0 against the best as the run's summary recorded it: what an imported run has, since a run
-    file carries its tapes but not their scores."""
+    """v0 against the best as the run's summary recorded it: what a run imported from an older file
+    has, since such files carry their tapes but not their scores."""
     recorded = (run.summary or {}).get("v0_vs_best")
     if (a, b) != (run.spec_id, run.best_spec_id) or not isinstance(recorded, dict):
         return {}

@@ -74,8 +74,8 @@ def compare_panel(run: TrainingRun, versions: list[Version], stamp: str) -> None
         if comparison is None:
             st.info("Not every example of this split was scored for both versions: validation scores the "
                     "adopted versions and the candidates the gate checked; test only v0 and the best version, "
-                    "at the end. A run imported from a file keeps no per-example scores, only v0 against the "
-                    "best version as its summary recorded it.")
+                    "at the end. A run file from an older version keeps no per-example scores, only v0 against "
+                    "the best version as its summary recorded it.")
             continue
         st.text(data.comparison_sentence(comparison, a, b))
         st.text(data.verdict(comparison).capitalize() + ".")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, FiniteFloat
 
 from tape_studio.core.errors import InputError
 from tape_studio.core.files import write_atomic
@@ -30,6 +30,9 @@ class RunBundle(tape_files.Bundle):
 
     specs: list[AgentSpec] = Field(default_factory=list)
     training_runs: list[RunRecord] = Field(default_factory=list)
+    # Each forward tape's metric score, so the Train page can compare any two versions of an
+    # imported run (and list its flips with scores) just as on the store that trained it.
+    scores: dict[str, FiniteFloat] = Field(default_factory=dict)
 
 
 def run_tape_ids(store: Store, run_id: str) -> list[str]:
@@ -50,8 +53,9 @@ def export_run(store: Store, run_id: str, path: Path) -> int:
     tape_ids = run_tape_ids(store, run_id)
     tapes = [store.load_tape(tape_id) for tape_id in tape_ids]
     calls = list({c.prompt_id: c for tape_id in tape_ids for c in store.calls_for_tape(tape_id)}.values())
+    scores = {tape_id: score for tape_id in tape_ids if (score := store.summary(tape_id).score) is not None}
     bundle = RunBundle(tapes=tapes, llm_calls=calls, specs=[store.load_spec(i) for i in _spec_ids(run, rows)],
-                       training_runs=[RunRecord(run=run, rows=rows)])
+                       training_runs=[RunRecord(run=run, rows=rows)], scores=scores)
     write_atomic(path, bundle.model_dump_json(exclude={"specs": {"__all__": {"id"}}}))
     return len(tapes)
 
@@ -61,7 +65,8 @@ def read_run_bundle(path: Path) -> RunBundle:
     try:
         extra = json.loads(Path(path).read_text(encoding="utf-8"))
         return RunBundle.model_validate({**bundle.model_dump(), "specs": extra.get("specs", []),
-                                         "training_runs": extra.get("training_runs", [])})
+                                         "training_runs": extra.get("training_runs", []),
+                                         "scores": extra.get("scores", {})})
     except ValueError as exc:
         raise InputError(f"{path}: not a training run bundle: {str(exc).splitlines()[0]}") from None
 
@@ -71,6 +76,10 @@ def import_run(store: Store, bundle: RunBundle, source: Path | str) -> list[str]
     tape_files.save_bundle(store, bundle, source=source)
     for spec in bundle.specs:
         store.save_spec(spec)
+    known = {tape.id for tape in bundle.tapes}
+    for tape_id, score in bundle.scores.items():
+        if tape_id in known:  # a score for a tape the file does not carry is ignored, not stored
+            store.set_score(tape_id, score)
     imported = []
     for record in bundle.training_runs:
         if store.query("SELECT 1 FROM training_runs WHERE id = ?", (record.run.id,)):

@@ -101,7 +101,7 @@ class Flip(BaseModel):
     """`fixed` (b right, a wrong), `broken` (a right, b wrong) or `changed` (partial credit moved)."""
     question: str
     a_score: float | None
-    """None when the tape's score is not in the store (an imported run's tapes carry none)."""
+    """None when the tape's score is not in the store (a run file from an older version carries none)."""
     b_score: float | None
     a_tape: str
     b_tape: str

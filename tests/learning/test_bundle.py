@@ -31,6 +31,8 @@ def test_a_run_survives_export_and_import(make_ws: MakeWorkspace, tmp_path: Path
     assert rec.load_run(other, run.id).summary == run.summary
     assert other.load_spec(run.best_spec_id) == ws.store.load_spec(run.best_spec_id)
     assert other.count_tapes() == count
+    scored = {t.id: t.score for t in ws.store.list_tapes() if t.score is not None}
+    assert scored and {i: other.summary(i).score for i in scored} == scored  # any two versions compare after import
     assert import_run(other, read_run_bundle(path), path) == []  # a second import changes nothing
 
 

@@ -205,9 +205,9 @@ def test_reruns_reuse_the_figure_the_comparisons_and_the_record_grids(
     assert not at.exception and counts == first
 
 
-def test_an_imported_run_shows_v0_against_the_best_from_its_summary(
+def test_an_imported_run_shows_v0_against_the_best_with_its_scores(
         ws: Workspace, run: rec.TrainingRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run file carries the tapes but not their scores: the page falls back on the recorded summary."""
+    """A run file carries its tapes with their scores: the imported run compares as on its own store."""
     export_run(ws.store, run.id, tmp_path / "run.json")
     monkeypatch.setenv("TAPE_STUDIO_STORE", str(tmp_path / "imported.sqlite"))
     streamlit.cache_resource.clear()
@@ -221,6 +221,6 @@ def test_an_imported_run_shows_v0_against_the_best_from_its_summary(
     assert f"90% interval {compared['low']:+.2f} to {compared['high']:+.2f}" in shown(at)  # type: ignore[index]
     flips = table(at, "change", 1)
     assert list(flips["example"]) == list(compared["fixed"]) + list(compared["broken"])  # type: ignore[index]
-    assert flips["A score"].isna().all()  # not kept in the file, and not made up
+    assert flips["A score"].notna().all() and flips["B score"].notna().all()  # the file keeps each tape's score
     assert all(imported.has_tape(link(url)[1]["tape"]) for url in flips["B tape"])
     streamlit.cache_resource.clear()
