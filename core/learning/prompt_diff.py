@@ -53,19 +53,6 @@ def word_diff(old: str, new: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def marked(segments: tuple[Segment, ...], side: Literal["old", "new"]) -> str:
-    """One side as plain text with changes marked `[-removed-]` / `{+added+}` (git's word-diff style)."""
-    parts = []
-    for segment in segments:
-        if segment.change == "same":
-            parts.append(segment.text)
-        elif segment.change == "removed" and side == "old":
-            parts.append(f"[-{segment.text.rstrip()}-] ")
-        elif segment.change == "added" and side == "new":
-            parts.append(f"{{+{segment.text.rstrip()}+}} ")
-    return "".join(parts).rstrip()
-
-
 def node_texts(node: NodeSpec | None) -> dict[str, str]:
     if node is None:
         return {}
