@@ -10,7 +10,7 @@ scored. A killed experiment resumes with the rows still pending: a fork already 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +19,8 @@ from tape_studio.core.errors import InputError, TapeStudioError
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.experiments import records
 from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeRun, fork_id_for
+from tape_studio.core.experiments.recorded import WithRecorded, seed_cache
+from tape_studio.core.experiments.remote import Rerun, remote_reruns
 from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
 from tape_studio.core.experiments.scoring import AUTO, Scoring, answer_of, resolve_scorer, run_scorer, task_of
 from tape_studio.core.experiments.selection import select_tape_ids, targets_for
@@ -133,7 +135,9 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
                 fork, spec = make_fork(ws, experiment, original)
             agent = ws.agent_for(fork, spec, llm or ws.llm)
             recorded = {call.prompt_id: call for call in ws.store.calls_for_tape(original.id)}
-            preview = preview_rerun(agent, fork, ws.cache, ws.environment(agent), reference=original, calls=recorded)
+            # The run seeds the cache with the original's calls (see recorded.py); the preview reads them alongside.
+            cache = WithRecorded(ws.cache, recorded.values())
+            preview = preview_rerun(agent, fork, cache, ws.environment(agent), reference=original, calls=recorded)
         except TapeStudioError:
             unknown += 1
             continue
@@ -179,8 +183,6 @@ def run_experiment(
     experiment = records.load_experiment(ws.store, experiment_id)
     if budget is not None:
         experiment = experiment.model_copy(update={"budget": budget})
-    if (executor or ExecutorChoice()).kind != "threads":
-        raise InputError("experiments run on threads for now (--executor threads)")
     rows = records.load_rows(ws.store, experiment_id)
     name, scorer = _scorer(experiment)
     targets = targets_for(ws.store, experiment, [row.tape_id for row in rows])
@@ -193,14 +195,15 @@ def run_experiment(
     stop = threading.Event()
     reasons: list[str] = []
 
-    def work(row: TapeRun) -> TapeRun:
-        if stop.is_set() or (should_stop is not None and should_stop()):
+    def halted() -> bool:
+        if should_stop is not None and should_stop():
             stop.set()
-            return row
-        tally = Meter()
+        return stop.is_set()
+
+    def finish(row: TapeRun, tally: Meter, step: Callable[[], TapeRun]) -> TapeRun:
+        """Runs one row's `step` and saves the row with what it spent; a budget stop leaves it pending."""
         try:
-            result = _run_row(ws, experiment, row, _Tally(base, meter, "forward", tally),
-                              _Tally(base, meter, "judge", tally), name, scorer, targets.get(row.tape_id))
+            result = step()
         except BudgetExceeded as exc:
             stop.set()
             reasons.append(str(exc))
@@ -215,9 +218,40 @@ def run_experiment(
         records.save_row(ws.store, result)
         return result
 
+    def work(row: TapeRun) -> TapeRun:
+        if halted():
+            return row
+        tally = Meter()
+        judge = _Tally(base, meter, "judge", tally)
+        return finish(row, tally, lambda: _run_row(ws, experiment, row, _Tally(base, meter, "forward", tally), judge,
+                                                   name, scorer, targets.get(row.tape_id)))
+
+    def scored(rerun: Rerun) -> TapeRun:
+        """A rerun that came back from a task, scored here (the judge's calls are the driver's)."""
+        tally = Meter(start=rerun.usage)
+        if rerun.fork is None or rerun.original is None:
+            return finish(rerun.row, tally, lambda: _fail(rerun.error))
+        original, fork, judge = rerun.original, rerun.fork, _Tally(base, meter, "judge", tally)
+        return finish(rerun.row, tally, lambda: _score_row(ws, rerun.row, original, fork, judge, name, scorer,
+                                                           targets.get(rerun.row.tape_id)))
+
+    def over_budget() -> bool:
+        try:
+            meter.check()
+        except BudgetExceeded as exc:
+            stop.set()
+            reasons.append(str(exc))
+        return stop.is_set()
+
     pool = open_executor(executor or ExecutorChoice(), experiment.workers)
     try:
-        for _, row in pool.imap(work, pending):
+        if pool.distributed:
+            reruns = remote_reruns(ws, pending, pool, base, meter, lambda row: _prepare(ws, experiment, row, base),
+                                   lambda: halted() or over_budget())
+            finished: Iterator[TapeRun] = (scored(rerun) for rerun in reruns)
+        else:
+            finished = (row for _, row in pool.imap(work, pending))
+        for row in finished:
             if row.state != "pending":
                 done += 1
             if on_progress is not None:
@@ -234,6 +268,16 @@ def run_experiment(
 
 def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM, judge_llm: LLM, scorer_name: str,
              scorer: object, target: str | None) -> TapeRun:
+    original, fork, spec = _prepare(ws, experiment, row, agent_llm)
+    if not _finished(fork):
+        agent = ws.agent_for(fork, spec, agent_llm)
+        fork = run_to_end(agent, ws.environment(agent), fork, ws.store).tape
+    return _score_row(ws, row, original, fork, judge_llm, scorer_name, scorer, target)
+
+
+def _prepare(ws: Workspace, experiment: Experiment, row: TapeRun, llm: LLM) -> tuple[Tape, Tape, AgentSpec]:
+    """The row's original, its fork (made and saved now, or as a kill or a budget stop left it) and
+    the spec that reruns it; the original's recorded answers are put in the rerun's cache."""
     original = ws.store.load_tape(row.tape_id)
     assert row.fork_id is not None
     if ws.store.has_tape(row.fork_id):  # made before a kill or a budget stop: continue it
@@ -243,9 +287,22 @@ def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM
         fork, spec = make_fork(ws, experiment, original)
         ws.store.save_spec(spec)
         ws.store.save_tape(fork)
-    if fork.metadata.status not in ("completed", "failed"):
-        agent = ws.agent_for(fork, spec, agent_llm)
-        fork = run_to_end(agent, ws.environment(agent), fork, ws.store).tape
+    if not _finished(fork) and llm.mode != "live":
+        seed_cache(llm.cache, ws.store.calls_for_tape(original.id))
+    return original, fork, spec
+
+
+def _fail(reason: str) -> TapeRun:
+    raise TapeStudioError(reason)
+
+
+def _finished(tape: Tape) -> bool:
+    return tape.metadata.status in ("completed", "failed")
+
+
+def _score_row(ws: Workspace, row: TapeRun, original: Tape, fork: Tape, judge_llm: LLM, scorer_name: str,
+               scorer: object, target: str | None) -> TapeRun:
+    """Both sides scored the same way; the row is done."""
     sides = []
     for tape in (original, fork):
         item = Scoring(tape=tape, task=task_of(tape), answer=answer_of(tape), target=target, llm=judge_llm)
