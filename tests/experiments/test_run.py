@@ -128,3 +128,19 @@ def test_a_user_scorer_registers_and_scores_both_sides_the_same_way(tmp_path: Pa
     run_experiment(ws, experiment_id)
     row = build_report(ws.store, experiment_id).rows[0]
     assert (row.original_score, row.fork_score) == (1.0, 1.0)  # "Paris" and "Lyon" are both short
+
+
+def test_a_rerun_is_answered_by_the_originals_recorded_calls_when_the_cache_lacks_them(tmp_path: Path) -> None:
+    """Tapes whose calls are in the store only (a training run's, imported ones) rerun an unchanged prompt
+    from the record: replay mode proves no model is asked."""
+    made = fake_workspace(tmp_path / "made", name="recorded")
+    tapes = run_tapes(made)
+    calls = [call for tape in tapes for call in made.store.calls_for_tape(tape.id)]
+    ws = fake_workspace(tmp_path / "elsewhere", mode="replay", name="recorded")  # the same model, another cache
+    ws.store.save_tapes(tapes, calls, [made.spec("qa")])
+    experiment_id = start(ws, tapes, rule={"match": {"kind": "final_answer"}, "action": "delete"})
+    preview = preview_experiment(ws, experiment_id)
+    assert (preview.tapes, preview.calls, preview.cached_calls, preview.exact) == (3, 3, 3, True)
+    run_experiment(ws, experiment_id)
+    rows = build_report(ws.store, experiment_id).rows
+    assert [(r.state, r.llm_calls, r.new_llm_calls, r.delta) for r in rows] == [("done", 1, 0, 0.0)] * 3
