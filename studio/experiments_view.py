@@ -186,7 +186,8 @@ def progress_panel(experiment_id: str) -> None:
 def report_panel(experiment_id: str) -> None:
     report = build_report(get_workspace().store, experiment_id)
     a = report.aggregate
-    st.markdown(f"**Report** · {report.experiment.status}")
+    # One bold run, so the heading is one text node (a browser test finds it by its text).
+    st.markdown(f"**Report · {report.experiment.status}**")
     numbers = st.columns(5)
     numbers[0].metric("Mean delta", f"{a.delta.mean:+.3f}", help=f"{a.delta.level:.0%} paired bootstrap interval")
     numbers[1].metric(f"{a.delta.level:.0%} CI", f"[{a.delta.low:+.2f}, {a.delta.high:+.2f}]")
