@@ -203,6 +203,8 @@ def _print_preview(experiment_id: str, preview: Any, to: Any, as_json: bool) -> 
     print(f"experiment {experiment_id}: {preview.tapes} tapes to rerun, {preview.skipped} skipped (no match); "
           f"{preview.calls} LLM calls expected{more}, {preview.cached_calls} from the cache "
           f"({preview.cached_share:.0%}), {preview.new_calls} new, ${preview.cost:.4f}"
+          + (f"; of these {preview.judge_calls} by the judge ({preview.judge_cached} from the cache)"
+             if preview.judge_calls else "")
           + (f"; {preview.unknown} tapes not previewable" if preview.unknown else ""), file=to, flush=True)
 
 

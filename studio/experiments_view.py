@@ -161,6 +161,9 @@ def plan_panel(experiment_id: str) -> None:
         numbers[2].metric("LLM calls expected", f"{preview.calls}{more}")
         numbers[3].metric("From the cache", f"{preview.cached_calls} ({preview.cached_share:.0%})")
         numbers[4].metric("Cost ($)", f"{preview.cost:.4f}")
+        if preview.judge_calls:
+            st.caption(f"Of these, {preview.judge_calls} are the judge's (scoring both sides), "
+                       f"{preview.judge_cached} of them from the cache.")
         if experiment.stop_reason:
             st.caption(plain(f"Last run stopped: {experiment.stop_reason}. Finished forks are kept; launching resumes."))
         st.button("Launch" if experiment.status == "planned" else "Resume", type="primary", key="exp_launch",

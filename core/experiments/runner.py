@@ -19,6 +19,7 @@ from tape_studio.core.errors import InputError, TapeStudioError
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.experiments import records
 from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeRun, fork_id_for
+from tape_studio.core.experiments.judge_preview import JudgeCalls, judge_calls
 from tape_studio.core.experiments.recorded import WithRecorded, seed_cache
 from tape_studio.core.experiments.remote import Rerun, remote_reruns
 from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
@@ -60,10 +61,15 @@ class BatchPreview(BaseModel):
     """Calls the cache answers (free)."""
     new_calls: int
     cost: float
+    """Expected cost of the new agent calls, sized from the originals' records (new judge calls are counted, not priced)."""
     exact: bool
     """True when every rerun is answered from the cache to its end."""
     unknown: int = 0
     """Tapes whose rerun could not be previewed (their agent is not loaded here, say)."""
+    judge_calls: int = 0
+    """Of `calls`, those the LLM judge makes to score both sides (when it is the scorer)."""
+    judge_cached: int = 0
+    """Of `cached_calls`, the judge's."""
 
     @property
     def cached_share(self) -> float:
@@ -123,7 +129,9 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
     called or written. Forks already made are previewed from where they stand."""
     experiment = records.load_experiment(ws.store, experiment_id)
     rows = records.load_rows(ws.store, experiment_id)
-    calls = cached = unknown = 0
+    judged = _scorer(experiment)[0] == "judge"
+    client = llm or ws.llm
+    calls = cached = unknown = judge_total = judge_cached = 0
     cost_total, exact = 0.0, True
     pending = [row for row in rows if row.state == "pending"]
     for row in pending:
@@ -133,21 +141,24 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
                 fork, spec = ws.store.load_tape(row.fork_id), ws.spec_of(ws.store.load_tape(row.fork_id))
             else:
                 fork, spec = make_fork(ws, experiment, original)
-            agent = ws.agent_for(fork, spec, llm or ws.llm)
+            agent = ws.agent_for(fork, spec, client)
             recorded = {call.prompt_id: call for call in ws.store.calls_for_tape(original.id)}
             # The run seeds the cache with the original's calls (see recorded.py); the preview reads them alongside.
             cache = WithRecorded(ws.cache, recorded.values())
             preview = preview_rerun(agent, fork, cache, ws.environment(agent), reference=original, calls=recorded)
+            judge = judge_calls(ws, client, cache, original, fork, spec, preview.exact) if judged else JudgeCalls()
         except TapeStudioError:
             unknown += 1
             continue
-        calls += len(preview.calls)
-        cached += preview.cached_calls
+        calls += len(preview.calls) + judge.calls
+        cached += preview.cached_calls + judge.cached
+        judge_total, judge_cached = judge_total + judge.calls, judge_cached + judge.cached
         cost_total += preview.cost
-        exact = exact and preview.exact
+        exact = exact and preview.exact and judge.exact
     return BatchPreview(tapes=len(pending), skipped=sum(row.state == "skipped" for row in rows), calls=calls,
                         cached_calls=cached, new_calls=calls - cached, cost=round(cost_total, 6),
-                        exact=exact and not unknown, unknown=unknown)
+                        exact=exact and not unknown, unknown=unknown, judge_calls=judge_total,
+                        judge_cached=judge_cached)
 
 
 # --- run ----------------------------------------------------------------------------------------

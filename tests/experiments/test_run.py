@@ -144,3 +144,18 @@ def test_a_rerun_is_answered_by_the_originals_recorded_calls_when_the_cache_lack
     run_experiment(ws, experiment_id)
     rows = build_report(ws.store, experiment_id).rows
     assert [(r.state, r.llm_calls, r.new_llm_calls, r.delta) for r in rows] == [("done", 1, 0, 0.0)] * 3
+
+
+def test_the_batch_preview_counts_the_judges_calls_and_which_the_cache_answers(tmp_path: Path) -> None:
+    ws = fake_workspace(tmp_path)
+    tapes = run_tapes(ws)
+    first = start(ws, tapes, scorer="judge")
+    before = preview_experiment(ws, first)
+    # One rerun call, then the judge on both sides; the fork's answer is not known yet, so not exact.
+    assert (before.calls, before.cached_calls, before.judge_calls, before.judge_cached, before.exact) == (3, 0, 2, 0, False)
+    run_experiment(ws, first)
+    (row,) = [r for r in load_rows(ws.store, first) if r.state == "done"]
+    assert row.llm_calls == before.calls
+    again = preview_experiment(ws, start(ws, tapes, scorer="judge"))
+    # The rerun is answered by the cache, so its answer is known and so is the judge's request for it.
+    assert (again.calls, again.cached_calls, again.judge_calls, again.judge_cached, again.exact) == (3, 3, 2, 2, True)
