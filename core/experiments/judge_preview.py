@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tape_studio.core.agent import Agent
 from tape_studio.core.cache import LLMCache
+from tape_studio.core.environment import Environment
 from tape_studio.core.errors import TapeStudioError
+from tape_studio.core.experiments.rerun_edits import for_rerun
+from tape_studio.core.experiments.rules import EditRule
 from tape_studio.core.experiments.scoring import answer_of, task_of
 from tape_studio.core.learning.judge import judge_prompt
 from tape_studio.core.learning.prompts import JUDGE
@@ -33,13 +37,13 @@ class JudgeCalls:
 
 
 def judge_calls(ws: Workspace, llm: LLM, cache: LLMCache, original: Tape, fork: Tape, spec: AgentSpec,
-                rerun_exact: bool) -> JudgeCalls:
+                rule: EditRule, rerun_exact: bool) -> JudgeCalls:
     """Both sides' judge calls. A side that does not complete scores 0 without a call (see run_scorer)."""
     sides: list[Tape | None] = [original]
     if fork.metadata.status in ("completed", "failed"):
         sides.append(fork)
     else:
-        sides.append(_replayed(ws, llm, cache, fork, spec) if rerun_exact else None)
+        sides.append(_replayed(ws, llm, cache, fork, spec, rule) if rerun_exact else None)
     calls = cached = 0
     exact = True
     for side in sides:
@@ -54,12 +58,17 @@ def judge_calls(ws: Workspace, llm: LLM, cache: LLMCache, original: Tape, fork: 
     return JudgeCalls(calls=calls, cached=cached, exact=exact)
 
 
-def _replayed(ws: Workspace, llm: LLM, cache: LLMCache, fork: Tape, spec: AgentSpec) -> Tape | None:
+def _replayed(ws: Workspace, llm: LLM, cache: LLMCache, fork: Tape, spec: AgentSpec, rule: EditRule) -> Tape | None:
     """The fork as its rerun ends when the cache answers every call (nothing is written); None when it cannot."""
     replay = LLM(model=llm.model, mode="replay", cache=cache, params=llm.params)
     try:
-        agent = ws.agent_for(fork, spec, replay)
-        ended = run_to_end(agent, ws.environment(agent), fork.with_metadata(id=new_id()), store=None).tape
+        agent, env = for_rerun(rule, *_built(ws, fork, spec, replay))
+        ended = run_to_end(agent, env, fork.with_metadata(id=new_id()), store=None).tape
     except TapeStudioError:  # a replay miss: some call is not in the cache after all
         return None
     return ended
+
+
+def _built(ws: Workspace, fork: Tape, spec: AgentSpec, llm: LLM) -> tuple[Agent, Environment]:
+    agent = ws.agent_for(fork, spec, llm)
+    return agent, ws.environment(agent)

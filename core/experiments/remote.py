@@ -17,8 +17,16 @@ from tape_studio.core.executor import Executor
 from tape_studio.core.experiments.model import TapeRun
 from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.meter import Meter, Usage
-from tape_studio.core.learning.remote import CacheReader, ForwardJob, ForwardResult, commit, job_for, run_forward
-from tape_studio.core.llm import LLM
+from tape_studio.core import plugins
+from tape_studio.core.catalog import build_agent, build_environment
+from tape_studio.core.experiments.rerun_edits import edits_rerun, for_rerun
+from tape_studio.core.experiments.rules import SpecPatch, StepEdit
+from tape_studio.core.learning.meter import MeteredLLM
+from tape_studio.core.learning.remote import (
+    CacheReader, DriverCache, ForwardJob, ForwardResult, commit, job_for, run_forward,
+)
+from tape_studio.core.llm import LLM, LLMCall
+from tape_studio.core.loop import RunEnded, StepAdded, run
 from tape_studio.core.redact import redact
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.tape import Tape
@@ -39,17 +47,36 @@ class Rerun:
     error: str = ""
 
 
-def rerun_task(job: ForwardJob) -> tuple[str, ForwardResult | str]:
+def rerun_task(item: tuple[ForwardJob, StepEdit | SpecPatch]) -> tuple[str, ForwardResult | str]:
     """What a task runs: the fork's id and its result. A fault of ours there (a replay miss, say)
     comes back as its one line, so that tape fails and the batch goes on, as on threads."""
+    job, rule = item
     try:
-        return job.tape.id, run_forward(job)
+        return job.tape.id, (_run_editing(job, rule) if edits_rerun(rule) else run_forward(job))
     except TapeStudioError as exc:
         return job.tape.id, _line(exc)
 
 
+def _run_editing(job: ForwardJob, rule: StepEdit | SpecPatch) -> ForwardResult:
+    """run_forward with the rule's rerun edits (`which: every`): the same loop, without a store."""
+    plugins.load_agents(*job.sources)
+    cache, meter = DriverCache(job.cache_reader), Meter()
+    llm = MeteredLLM(LLM(model=job.model, mode=job.mode, cache=cache, params=job.params), meter, job.role)
+    built = build_agent(job.spec, llm)
+    agent, env = for_rerun(rule, built, build_environment(built))
+    calls: dict[int, LLMCall] = {}
+    final = job.tape
+    for event in run(agent, env, job.tape, store=None):
+        if isinstance(event, StepAdded) and event.call is not None:
+            calls[event.index] = event.call
+        elif isinstance(event, RunEnded):
+            final = event.tape
+    return ForwardResult(tape=final, start=len(job.tape.steps), calls=calls,
+                         cache_entries=list(cache.added.values()), usage=meter.snapshot())
+
+
 def remote_reruns(ws: Workspace, rows: Iterable[TapeRun], executor: Executor, llm: LLM, meter: Meter,
-                  prepare: Prepare, halted: Callable[[], bool]) -> Iterator[Rerun]:
+                  prepare: Prepare, halted: Callable[[], bool], rule: StepEdit | SpecPatch) -> Iterator[Rerun]:
     """Each row's rerun on `executor`, as it finishes. `halted` is asked before each task is sent
     (stop requests and the budget: tasks cannot reserve from the driver's meter, so up to one
     window of tasks may finish past the budget)."""
@@ -60,7 +87,7 @@ def remote_reruns(ws: Workspace, rows: Iterable[TapeRun], executor: Executor, ll
     sent: dict[str, tuple[TapeRun, Tape, AgentSpec]] = {}
     done: list[Rerun] = []  # rows that need no task (a fork already finished, or one that could not be made)
 
-    def jobs() -> Iterator[ForwardJob]:
+    def jobs() -> Iterator[tuple[ForwardJob, StepEdit | SpecPatch]]:
         for row in rows:
             if halted():
                 return
@@ -73,7 +100,7 @@ def remote_reruns(ws: Workspace, rows: Iterable[TapeRun], executor: Executor, ll
                 done.append(Rerun(row=row, original=original, fork=fork))
                 continue
             sent[fork.id] = (row, original, spec)
-            yield job_for(ctx, spec, fork, "forward", reader)
+            yield job_for(ctx, spec, fork, "forward", reader), rule
 
     for _, (fork_id, result) in executor.imap(rerun_task, jobs()):
         yield from _drain(done)

@@ -22,6 +22,7 @@ from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeR
 from tape_studio.core.experiments.judge_preview import JudgeCalls, judge_calls
 from tape_studio.core.experiments.recorded import WithRecorded, seed_cache
 from tape_studio.core.experiments.remote import Rerun, remote_reruns
+from tape_studio.core.experiments.rerun_edits import for_rerun
 from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
 from tape_studio.core.experiments.scoring import AUTO, Scoring, answer_of, resolve_scorer, run_scorer, task_of
 from tape_studio.core.experiments.selection import select_tape_ids, targets_for
@@ -142,11 +143,13 @@ def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None
             else:
                 fork, spec = make_fork(ws, experiment, original)
             agent = ws.agent_for(fork, spec, client)
+            agent, env = for_rerun(experiment.rule, agent, ws.environment(agent))
             recorded = {call.prompt_id: call for call in ws.store.calls_for_tape(original.id)}
             # The run seeds the cache with the original's calls (see recorded.py); the preview reads them alongside.
             cache = WithRecorded(ws.cache, recorded.values())
-            preview = preview_rerun(agent, fork, cache, ws.environment(agent), reference=original, calls=recorded)
-            judge = judge_calls(ws, client, cache, original, fork, spec, preview.exact) if judged else JudgeCalls()
+            preview = preview_rerun(agent, fork, cache, env, reference=original, calls=recorded)
+            judge = (judge_calls(ws, client, cache, original, fork, spec, experiment.rule, preview.exact) if judged
+                     else JudgeCalls())
         except TapeStudioError:
             unknown += 1
             continue
@@ -258,7 +261,7 @@ def run_experiment(
     try:
         if pool.distributed:
             reruns = remote_reruns(ws, pending, pool, base, meter, lambda row: _prepare(ws, experiment, row, base),
-                                   lambda: halted() or over_budget())
+                                   lambda: halted() or over_budget(), experiment.rule)
             finished: Iterator[TapeRun] = (scored(rerun) for rerun in reruns)
         else:
             finished = (row for _, row in pool.imap(work, pending))
@@ -282,7 +285,8 @@ def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM
     original, fork, spec = _prepare(ws, experiment, row, agent_llm)
     if not _finished(fork):
         agent = ws.agent_for(fork, spec, agent_llm)
-        fork = run_to_end(agent, ws.environment(agent), fork, ws.store).tape
+        agent, env = for_rerun(experiment.rule, agent, ws.environment(agent))
+        fork = run_to_end(agent, env, fork, ws.store).tape
     return _score_row(ws, row, original, fork, judge_llm, scorer_name, scorer, target)
 
 

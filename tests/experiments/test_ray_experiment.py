@@ -79,3 +79,16 @@ def test_a_ray_experiment_stopped_by_its_budget_resumes_without_redoing_a_fork(t
     assert finished.status == "completed" and [r.state for r in rows] == ["done"] * 3
     assert all(first[r.tape_id] == r for r in rows if r.tape_id in first)  # finished rows were not redone
     assert len({r.fork_id for r in rows}) == 3
+
+
+def test_a_ray_task_applies_every_to_the_steps_the_rerun_makes(tmp_path: Path) -> None:
+    ws = fake_workspace(tmp_path, name=FAKE)
+    france = run_tapes(ws, ("What is the capital of France?",))
+    rule = {"match": {"tool": "lookup", "which": "every"}, "action": "substitute", "pattern": "Paris", "replacement": "Lyon"}
+    experiment = Experiment(selection=Selection(ids=(france[0].id,)), rule=parse_rule(rule), scorer="answer")
+    experiment_id = create_experiment(ws, experiment)[0].id
+    run_experiment(ws, experiment_id, executor=ExecutorChoice(kind="ray", setup=SETUP))
+    row = build_report(ws.store, experiment_id).rows[0]
+    fork = ws.store.load_tape(row.fork_id)
+    assert (row.state, fork.metadata.result, row.delta) == ("done", "Lyon", -1.0)
+    assert "Lyon" in fork.steps[3].content  # the result the task's environment returned, edited there

@@ -159,3 +159,19 @@ def test_the_batch_preview_counts_the_judges_calls_and_which_the_cache_answers(t
     again = preview_experiment(ws, start(ws, tapes, scorer="judge"))
     # The rerun is answered by the cache, so its answer is known and so is the judge's request for it.
     assert (again.calls, again.cached_calls, again.judge_calls, again.judge_cached, again.exact) == (3, 3, 2, 2, True)
+
+
+def test_every_also_edits_the_matching_steps_the_rerun_makes(tmp_path: Path) -> None:
+    """Both fork at the first match (the lookup call); `every` also edits the lookup's result the rerun gets."""
+    ws = fake_workspace(tmp_path)
+    france = run_tapes(ws, ("What is the capital of France?",))
+    for which, answer in (("first", "Paris"), ("every", "Lyon")):
+        rule = {"match": {"tool": "lookup", "which": which}, "action": "substitute", "pattern": "Paris",
+                "replacement": "Lyon"}
+        experiment_id = start(ws, france, rule=rule)
+        run_experiment(ws, experiment_id)
+        row = build_report(ws.store, experiment_id).rows[0]
+        fork = ws.store.load_tape(row.fork_id)
+        assert (row.state, row.fork_at, fork.metadata.result) == ("done", 2, answer)
+        assert [s.kind for s in fork.steps[2:4]] == ["tool_call", "tool_result"]
+        assert ("Lyon" in fork.steps[3].content) == (which == "every")
