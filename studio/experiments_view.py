@@ -15,7 +15,7 @@ from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.experiments import Budget, Experiment, Selection, build_report, create_experiment, parse_rule
 from tape_studio.core.experiments.records import list_experiments, load_experiment
 from tape_studio.core.experiments.report import ExperimentReport
-from tape_studio.core.experiments.runner import preview_experiment, preview_matches
+from tape_studio.core.experiments.batch_preview import preview_experiment, preview_matches
 from tape_studio.core.experiments.scoring import scorer_names
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.experiments_runs import RUNS
