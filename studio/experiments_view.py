@@ -17,6 +17,7 @@ from tape_studio.core.experiments.records import list_experiments, load_experime
 from tape_studio.core.experiments.report import ExperimentReport
 from tape_studio.core.experiments.batch_preview import preview_experiment, preview_matches
 from tape_studio.core.experiments.scoring import scorer_names
+from tape_studio.core.settings import build_llm, load_settings
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.experiments_runs import RUNS
 from tape_studio.studio.render import plain
@@ -151,7 +152,8 @@ def plan_panel(experiment_id: str) -> None:
         st.error(plain(f"The experiment stopped: {live.error}"))
     if experiment.status == "completed":
         return
-    preview = preview_experiment(ws, experiment_id)
+    # The model and mode chosen on the Settings page, as the launch uses them: cache keys name the model.
+    preview = preview_experiment(ws, experiment_id, llm=build_llm(load_settings(ws.store), ws.cache))
     with st.container(border=True):
         st.markdown("**Cost preview**" + (" (resume)" if experiment.status == "stopped" else ""))
         numbers = st.columns(5)
