@@ -19,12 +19,14 @@ from tape_studio.core.tape import StepBase, Tape
 
 
 def edits_rerun(rule: StepEdit | SpecPatch) -> bool:
-    return isinstance(rule, StepEdit) and rule.match.which == "every"
+    """Whether the rerun's own steps are edited. Never for delete: a deleted step would be made again
+    at once, forever (parse_rule refuses `every` with delete; a rule built in code acts as `first`)."""
+    return isinstance(rule, StepEdit) and rule.match.which == "every" and rule.action != "delete"
 
 
 def for_rerun(rule: StepEdit | SpecPatch, agent: Agent, env: Environment) -> tuple[Agent, Environment]:
     """The agent and environment that rerun a fork of `rule`: wrapped when the rule edits every match."""
-    if not isinstance(rule, StepEdit) or rule.match.which != "every":
+    if not isinstance(rule, StepEdit) or not edits_rerun(rule):
         return agent, env
     return EditingAgent(agent, rule), EditingEnvironment(env, rule)
 

@@ -87,10 +87,6 @@ class StepEdit(BaseModel):
             if not self.pattern:
                 raise ValueError("substitute needs a 'pattern'")
             _compile(self.pattern, "pattern")
-        if self.action == "delete" and self.match.which == "every":
-            # The agent or the environment would make a deleted step again at once, and again.
-            raise ValueError("delete edits the first match only: the rerun would make a deleted step again "
-                             "(use which 'first', or replace_fields / substitute with 'every')")
         if self.action == "override_result" and self.match.kind not in (None, "tool_result"):
             raise ValueError("override_result edits tool results: match kind 'tool_result' (or leave kind out)")
         if self.action == "insert_before":
@@ -143,9 +139,15 @@ def parse_rule(data: Any) -> StepEdit | SpecPatch:
     if isinstance(data, dict) and "type" not in data:
         data = {**data, "type": "step_edit" if "match" in data else "spec_patch"}
     try:
-        return RuleHolder.model_validate({"rule": data}).rule
+        rule = RuleHolder.model_validate({"rule": data}).rule
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"rule: {_describe(exc)}") from None
+    if isinstance(rule, StepEdit) and rule.action == "delete" and rule.match.which == "every":
+        # Refused where rules come in (not in the model, so an experiment stored earlier still loads):
+        # the agent or the environment would make a deleted step again at once, and again.
+        raise InputError("rule: delete edits the first match only: the rerun would make a deleted step again "
+                         "(use which 'first', or replace_fields / substitute with 'every')")
+    return rule
 
 
 @dataclass(frozen=True)

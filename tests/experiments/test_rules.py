@@ -6,7 +6,8 @@ import pytest
 
 from tape_studio.core.agents.qa import QA
 from tape_studio.core.errors import InputError
-from tape_studio.core.experiments.rules import SpecPatch, apply_rule, parse_rule
+from tape_studio.core.experiments.rerun_edits import edits_rerun
+from tape_studio.core.experiments.rules import SpecPatch, StepEdit, StepMatch, apply_rule, parse_rule
 from tape_studio.core.tape import FinalAnswer, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
 
 
@@ -47,6 +48,9 @@ def test_first_and_every_both_fork_at_the_first_match_and_edit_it() -> None:
 def test_every_with_delete_is_refused_because_the_rerun_would_make_the_step_again() -> None:
     with pytest.raises(InputError, match="delete edits the first match only"):
         parse_rule({"match": {"kind": "thought", "which": "every"}, "action": "delete"})
+    # One built in code (or stored before this check) still loads, and its rerun is not edited.
+    built = StepEdit(match=StepMatch(kind="thought", which="every"), action="delete")
+    assert not edits_rerun(built) and apply_rule(built, qa_tape()).matched == (1,)  # type: ignore[union-attr]
 
 
 def test_replace_fields_and_insert_before_keep_the_node_of_the_step() -> None:
