@@ -101,11 +101,17 @@ class RayExecutor:
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[int, R]]:
         pending: dict[Any, int] = {}
-        for index, item in enumerate(items):
+        source = enumerate(items)
+        while True:
             # A window of `workers` tasks keeps a large cluster from taking more than was asked for.
             if len(pending) >= self.workers:
                 yield self._next(pending)
-            pending[self._task.remote(fn, self._setup, item)] = index
+                continue
+            # The next item is drawn only when a task can start: a lazy `items` decides it then (a budget, a stop).
+            entry = next(source, None)
+            if entry is None:
+                break
+            pending[self._task.remote(fn, self._setup, entry[1])] = entry[0]
         while pending:
             yield self._next(pending)
 

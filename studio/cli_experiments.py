@@ -55,7 +55,11 @@ def add_experiment_commands(sub: Any, common: argparse.ArgumentParser, llm: argp
                      "registered scorer; auto (default): the dataset's metric with --dataset, else the judge")
     run.add_argument("--dataset", help="targets for the tapes' example ids (a built-in set, folder or JSONL file)")
     run.add_argument("--title", default="")
-    run.add_argument("--workers", type=int, default=2, help="tapes rerun at once (threads, default 2)")
+    run.add_argument("--workers", type=int, default=2, help="tapes rerun at once (default 2)")
+    run.add_argument("--executor", choices=("threads", "ray"), default="threads",
+                     help="rerun the forks on threads (default) or as Ray tasks (tape-studio[ray])")
+    run.add_argument("--ray-address", help="join this Ray cluster (default: start Ray on this machine); "
+                     "only this machine writes the store, so other nodes need no shared folder")
     run.add_argument("--max-llm-calls", type=int, help="budget: stop after this many new model calls (cache hits free)")
     run.add_argument("--max-cost", type=float, help="budget: stop after spending this many dollars")
     run.add_argument("--preview", action="store_true", help="plan and print the cost preview only; run later with --resume")
@@ -85,6 +89,7 @@ def _workspace(args: argparse.Namespace) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from tape_studio.core.experiments import create_experiment, preview_experiment, run_experiment
 
+    executor = _executor(args)  # a bad choice is refused before anything is stored
     ws = _workspace(args)
     if args.resume:
         if args.rule or args.select:
@@ -102,9 +107,17 @@ def _run(args: argparse.Namespace) -> int:
             print(f"run it with: tape-studio experiment run --resume {experiment_id}")
         return 0
     bar = _Progress(enabled=not args.json)
-    run_experiment(ws, experiment_id, on_progress=bar.update)
+    run_experiment(ws, experiment_id, executor=executor, on_progress=bar.update)
     bar.close()
     return _show_report(ws, experiment_id, args.json)
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from tape_studio.core.executor import ExecutorChoice
+
+    if args.ray_address and args.executor != "ray":
+        raise InputError("--ray-address needs --executor ray")
+    return ExecutorChoice(kind=args.executor, address=args.ray_address)
 
 
 def _rebudget(ws: Any, args: argparse.Namespace) -> None:
@@ -190,6 +203,8 @@ def _print_preview(experiment_id: str, preview: Any, to: Any, as_json: bool) -> 
     print(f"experiment {experiment_id}: {preview.tapes} tapes to rerun, {preview.skipped} skipped (no match); "
           f"{preview.calls} LLM calls expected{more}, {preview.cached_calls} from the cache "
           f"({preview.cached_share:.0%}), {preview.new_calls} new, ${preview.cost:.4f}"
+          + (f"; of these {preview.judge_calls} by the judge ({preview.judge_cached} from the cache)"
+             if preview.judge_calls else "")
           + (f"; {preview.unknown} tapes not previewable" if preview.unknown else ""), file=to, flush=True)
 
 

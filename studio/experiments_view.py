@@ -15,8 +15,9 @@ from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.experiments import Budget, Experiment, Selection, build_report, create_experiment, parse_rule
 from tape_studio.core.experiments.records import list_experiments, load_experiment
 from tape_studio.core.experiments.report import ExperimentReport
-from tape_studio.core.experiments.runner import preview_experiment, preview_matches
+from tape_studio.core.experiments.batch_preview import preview_experiment, preview_matches
 from tape_studio.core.experiments.scoring import scorer_names
+from tape_studio.core.settings import build_llm, load_settings
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.experiments_runs import RUNS
 from tape_studio.studio.render import plain
@@ -151,7 +152,8 @@ def plan_panel(experiment_id: str) -> None:
         st.error(plain(f"The experiment stopped: {live.error}"))
     if experiment.status == "completed":
         return
-    preview = preview_experiment(ws, experiment_id)
+    # The model and mode chosen on the Settings page, as the launch uses them: cache keys name the model.
+    preview = preview_experiment(ws, experiment_id, llm=build_llm(load_settings(ws.store), ws.cache))
     with st.container(border=True):
         st.markdown("**Cost preview**" + (" (resume)" if experiment.status == "stopped" else ""))
         numbers = st.columns(5)
@@ -161,6 +163,9 @@ def plan_panel(experiment_id: str) -> None:
         numbers[2].metric("LLM calls expected", f"{preview.calls}{more}")
         numbers[3].metric("From the cache", f"{preview.cached_calls} ({preview.cached_share:.0%})")
         numbers[4].metric("Cost ($)", f"{preview.cost:.4f}")
+        if preview.judge_calls:
+            st.caption(f"Of these, {preview.judge_calls} are the judge's (scoring both sides), "
+                       f"{preview.judge_cached} of them from the cache.")
         if experiment.stop_reason:
             st.caption(plain(f"Last run stopped: {experiment.stop_reason}. Finished forks are kept; launching resumes."))
         st.button("Launch" if experiment.status == "planned" else "Resume", type="primary", key="exp_launch",
@@ -186,7 +191,8 @@ def progress_panel(experiment_id: str) -> None:
 def report_panel(experiment_id: str) -> None:
     report = build_report(get_workspace().store, experiment_id)
     a = report.aggregate
-    st.markdown(f"**Report** · {report.experiment.status}")
+    # One bold run, so the heading is one text node (a browser test finds it by its text).
+    st.markdown(f"**Report · {report.experiment.status}**")
     numbers = st.columns(5)
     numbers[0].metric("Mean delta", f"{a.delta.mean:+.3f}", help=f"{a.delta.level:.0%} paired bootstrap interval")
     numbers[1].metric(f"{a.delta.level:.0%} CI", f"[{a.delta.low:+.2f}, {a.delta.high:+.2f}]")

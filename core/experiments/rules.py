@@ -37,7 +37,8 @@ class StepMatch(BaseModel):
     text: str | None = None
     """A regular expression searched in the step's one-line summary."""
     which: Literal["first", "every"] = "first"
-    """first: edit the first matching step; every: every matching step of the original tape."""
+    """first: edit the first matching step, then rerun; every: also edit each matching step the
+    rerun makes, as it is made (see rerun_edits.py). Both fork at the first match."""
 
     @model_validator(mode="after")
     def _check(self) -> StepMatch:
@@ -138,9 +139,15 @@ def parse_rule(data: Any) -> StepEdit | SpecPatch:
     if isinstance(data, dict) and "type" not in data:
         data = {**data, "type": "step_edit" if "match" in data else "spec_patch"}
     try:
-        return RuleHolder.model_validate({"rule": data}).rule
+        rule = RuleHolder.model_validate({"rule": data}).rule
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"rule: {_describe(exc)}") from None
+    if isinstance(rule, StepEdit) and rule.action == "delete" and rule.match.which == "every":
+        # Refused where rules come in (not in the model, so an experiment stored earlier still loads):
+        # the agent or the environment would make a deleted step again at once, and again.
+        raise InputError("rule: delete edits the first match only: the rerun would make a deleted step again "
+                         "(use which 'first', or replace_fields / substitute with 'every')")
+    return rule
 
 
 @dataclass(frozen=True)
@@ -160,17 +167,12 @@ def apply_rule(rule: StepEdit | SpecPatch, tape: Tape, spec: AgentSpec | None = 
     the tape's own; an InputError says when the patch names something the spec lacks."""
     if isinstance(rule, SpecPatch):
         return _apply_patch(rule, tape, spec)
-    matched = tuple(n for n, step in enumerate(tape.steps) if rule.match.matches(step))
-    if not matched:
+    # Both `first` and `every` fork at the first match: the original's later steps were made from the
+    # unedited history, so the rerun makes them again (and with `every`, edits its own matches).
+    first = next((n for n, step in enumerate(tape.steps) if rule.match.matches(step)), None)
+    if first is None:
         return None
-    if rule.match.which == "first":
-        matched = matched[:1]
-    first, last = matched[0], matched[-1]
-    replacement: list[StepBase] = []
-    for index in range(first, last + 1):
-        step = tape.steps[index]
-        replacement += edit_step(rule, step) if index in matched else [step]
-    return Applied(at=first, replacement=tuple(replacement), matched=matched)
+    return Applied(at=first, replacement=tuple(edit_step(rule, tape.steps[first])), matched=(first,))
 
 
 def edit_step(rule: StepEdit, step: StepBase) -> list[StepBase]:

@@ -1,5 +1,5 @@
-"""Running an experiment: plan (apply the rule to each selected tape), preview the batch's cost,
-fork and rerun each tape on the batch executor, score both sides, and record each row as it ends.
+"""Running an experiment: fork and rerun each planned tape on the batch executor, score both
+sides, and record each row as it ends.
 
 Everything is resumable: the plan is stored before any fork is made, a fork's id follows from the
 experiment and its tape, and a row is marked done only after its fork finished and both sides were
@@ -10,30 +10,28 @@ scored. A killed experiment resumes with the rows still pending: a fork already 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
-from tape_studio.core.errors import InputError, TapeStudioError
+from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.executor import ExecutorChoice, open_executor
 from tape_studio.core.experiments import records
-from tape_studio.core.experiments.model import AUTHOR, Budget, Experiment, TapeRun, fork_id_for
-from tape_studio.core.experiments.rules import Applied, SpecPatch, apply_rule
-from tape_studio.core.experiments.scoring import AUTO, Scoring, answer_of, resolve_scorer, run_scorer, task_of
-from tape_studio.core.experiments.selection import select_tape_ids, targets_for
+from tape_studio.core.experiments.batch_preview import BatchPreview, MatchPreview, preview_experiment, preview_matches
+from tape_studio.core.experiments.model import Budget, Experiment, TapeRun
+from tape_studio.core.experiments.plan import MAX_TAPES, create_experiment, make_fork, scorer_of
+from tape_studio.core.experiments.recorded import seed_cache
+from tape_studio.core.experiments.remote import Rerun, remote_reruns
+from tape_studio.core.experiments.rerun_edits import for_rerun
+from tape_studio.core.experiments.scoring import Scoring, answer_of, run_scorer, task_of
+from tape_studio.core.experiments.selection import targets_for
 from tape_studio.core.learning.meter import Budget as MeterBudget
 from tape_studio.core.learning.meter import BudgetExceeded, Meter, MeteredLLM, Usage, total
 from tape_studio.core.llm import LLM, LLMCall, Prompt
 from tape_studio.core.loop import run_to_end
-from tape_studio.core.preview import preview_rerun
 from tape_studio.core.redact import redact
 from tape_studio.core.spec import AgentSpec
-from tape_studio.core.tape import Tape, fork_tape
+from tape_studio.core.tape import Tape
 from tape_studio.core.workspace import Workspace
-
-MAX_TAPES = 5_000
-"""An experiment's selection is bounded: more tapes than this is refused, not silently cut."""
 
 
 @dataclass(frozen=True)
@@ -44,109 +42,6 @@ class Progress:
     total: int
     tape_id: str = ""
     state: str = ""
-
-
-class BatchPreview(BaseModel):
-    """What an experiment is expected to cost before it starts, summed over its pending forks."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tapes: int
-    skipped: int
-    calls: int
-    cached_calls: int
-    """Calls the cache answers (free)."""
-    new_calls: int
-    cost: float
-    exact: bool
-    """True when every rerun is answered from the cache to its end."""
-    unknown: int = 0
-    """Tapes whose rerun could not be previewed (their agent is not loaded here, say)."""
-
-    @property
-    def cached_share(self) -> float:
-        return self.cached_calls / self.calls if self.calls else 0.0
-
-
-# --- plan ---------------------------------------------------------------------------------------
-
-
-def create_experiment(ws: Workspace, experiment: Experiment) -> tuple[Experiment, list[TapeRun]]:
-    """Checks and stores the experiment with one row per selected tape: pending with its fork point,
-    or skipped with the reason (no step matches the rule, its agent is not loaded)."""
-    ids = select_tape_ids(ws.store, experiment.selection, MAX_TAPES)
-    if not ids:
-        raise InputError(f"the selection ({experiment.selection.describe()}) matches no stored tape")
-    _scorer(experiment)  # an unknown scorer is refused before anything is stored
-    rows = [_plan_row(ws, experiment, position, tape_id) for position, tape_id in enumerate(ids)]
-    records.save_experiment(ws.store, experiment, rows)
-    return experiment, rows
-
-
-def _plan_row(ws: Workspace, experiment: Experiment, position: int, tape_id: str) -> TapeRun:
-    row = TapeRun(experiment_id=experiment.id, tape_id=tape_id, position=position)
-    tape = ws.store.load_tape(tape_id)
-    try:
-        applied = _apply(ws, experiment, tape)
-    except TapeStudioError as exc:
-        return row.model_copy(update={"state": "skipped", "reason": str(exc).splitlines()[0]})
-    if applied is None:
-        return row.model_copy(update={"state": "skipped", "reason": "no step matches the rule"})
-    return row.model_copy(update={"fork_id": fork_id_for(experiment.id, tape_id), "fork_at": applied.at,
-                                  "matched": applied.matched})
-
-
-def _apply(ws: Workspace, experiment: Experiment, tape: Tape) -> Applied | None:
-    spec = ws.spec_of(tape) if isinstance(experiment.rule, SpecPatch) else None
-    return apply_rule(experiment.rule, tape, spec)
-
-
-def make_fork(ws: Workspace, experiment: Experiment, original: Tape) -> tuple[Tape, AgentSpec]:
-    """The experiment's fork of `original` (not saved) and the spec that reruns it."""
-    applied = _apply(ws, experiment, original)
-    if applied is None:
-        raise InputError(f"tape {original.id!r}: no step matches the rule")
-    spec = applied.spec or ws.spec_of(original)
-    fork = fork_tape(original, applied.at, applied.replacement, author=AUTHOR)
-    fork = fork.with_metadata(id=fork_id_for(experiment.id, original.id), spec_id=spec.id,
-                              tags=(*original.metadata.tags, f"experiment:{experiment.id}"), experiment_id=experiment.id)
-    return fork, spec
-
-
-# --- preview ------------------------------------------------------------------------------------
-
-
-def preview_experiment(ws: Workspace, experiment_id: str, llm: LLM | None = None) -> BatchPreview:
-    """Simulates every pending fork's rerun against the cache (see core/preview.py); nothing is
-    called or written. Forks already made are previewed from where they stand."""
-    experiment = records.load_experiment(ws.store, experiment_id)
-    rows = records.load_rows(ws.store, experiment_id)
-    calls = cached = unknown = 0
-    cost_total, exact = 0.0, True
-    pending = [row for row in rows if row.state == "pending"]
-    for row in pending:
-        try:
-            original = ws.store.load_tape(row.tape_id)
-            if row.fork_id and ws.store.has_tape(row.fork_id):
-                fork, spec = ws.store.load_tape(row.fork_id), ws.spec_of(ws.store.load_tape(row.fork_id))
-            else:
-                fork, spec = make_fork(ws, experiment, original)
-            agent = ws.agent_for(fork, spec, llm or ws.llm)
-            recorded = {call.prompt_id: call for call in ws.store.calls_for_tape(original.id)}
-            preview = preview_rerun(agent, fork, ws.cache, ws.environment(agent), reference=original, calls=recorded)
-        except TapeStudioError:
-            unknown += 1
-            continue
-        calls += len(preview.calls)
-        cached += preview.cached_calls
-        cost_total += preview.cost
-        exact = exact and preview.exact
-    return BatchPreview(tapes=len(pending), skipped=sum(row.state == "skipped" for row in rows), calls=calls,
-                        cached_calls=cached, new_calls=calls - cached, cost=round(cost_total, 6),
-                        exact=exact and not unknown, unknown=unknown)
-
-
-# --- run ----------------------------------------------------------------------------------------
 
 
 class _Tally(MeteredLLM):
@@ -179,10 +74,8 @@ def run_experiment(
     experiment = records.load_experiment(ws.store, experiment_id)
     if budget is not None:
         experiment = experiment.model_copy(update={"budget": budget})
-    if (executor or ExecutorChoice()).kind != "threads":
-        raise InputError("experiments run on threads for now (--executor threads)")
     rows = records.load_rows(ws.store, experiment_id)
-    name, scorer = _scorer(experiment)
+    name, scorer = scorer_of(experiment)
     targets = targets_for(ws.store, experiment, [row.tape_id for row in rows])
     meter = Meter(MeterBudget(max_llm_calls=experiment.budget.max_llm_calls, max_cost=experiment.budget.max_cost))
     base = llm or ws.llm
@@ -193,14 +86,15 @@ def run_experiment(
     stop = threading.Event()
     reasons: list[str] = []
 
-    def work(row: TapeRun) -> TapeRun:
-        if stop.is_set() or (should_stop is not None and should_stop()):
+    def halted() -> bool:
+        if should_stop is not None and should_stop():
             stop.set()
-            return row
-        tally = Meter()
+        return stop.is_set()
+
+    def finish(row: TapeRun, tally: Meter, step: Callable[[], TapeRun]) -> TapeRun:
+        """Runs one row's `step` and saves the row with what it spent; a budget stop leaves it pending."""
         try:
-            result = _run_row(ws, experiment, row, _Tally(base, meter, "forward", tally),
-                              _Tally(base, meter, "judge", tally), name, scorer, targets.get(row.tape_id))
+            result = step()
         except BudgetExceeded as exc:
             stop.set()
             reasons.append(str(exc))
@@ -215,9 +109,40 @@ def run_experiment(
         records.save_row(ws.store, result)
         return result
 
+    def work(row: TapeRun) -> TapeRun:
+        if halted():
+            return row
+        tally = Meter()
+        judge = _Tally(base, meter, "judge", tally)
+        return finish(row, tally, lambda: _run_row(ws, experiment, row, _Tally(base, meter, "forward", tally), judge,
+                                                   name, scorer, targets.get(row.tape_id)))
+
+    def scored(rerun: Rerun) -> TapeRun:
+        """A rerun that came back from a task, scored here (the judge's calls are the driver's)."""
+        tally = Meter(start=rerun.usage)
+        if rerun.fork is None or rerun.original is None:
+            return finish(rerun.row, tally, lambda: _fail(rerun.error))
+        original, fork, judge = rerun.original, rerun.fork, _Tally(base, meter, "judge", tally)
+        return finish(rerun.row, tally, lambda: _score_row(ws, rerun.row, original, fork, judge, name, scorer,
+                                                           targets.get(rerun.row.tape_id)))
+
+    def over_budget() -> bool:
+        try:
+            meter.check()
+        except BudgetExceeded as exc:
+            stop.set()
+            reasons.append(str(exc))
+        return stop.is_set()
+
     pool = open_executor(executor or ExecutorChoice(), experiment.workers)
     try:
-        for _, row in pool.imap(work, pending):
+        if pool.distributed:
+            reruns = remote_reruns(ws, pending, pool, base, meter, lambda row: _prepare(ws, experiment, row, base),
+                                   lambda: halted() or over_budget(), experiment.rule)
+            finished: Iterator[TapeRun] = (scored(rerun) for rerun in reruns)
+        else:
+            finished = (row for _, row in pool.imap(work, pending))
+        for row in finished:
             if row.state != "pending":
                 done += 1
             if on_progress is not None:
@@ -234,6 +159,17 @@ def run_experiment(
 
 def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM, judge_llm: LLM, scorer_name: str,
              scorer: object, target: str | None) -> TapeRun:
+    original, fork, spec = _prepare(ws, experiment, row, agent_llm)
+    if not _finished(fork):
+        agent = ws.agent_for(fork, spec, agent_llm)
+        agent, env = for_rerun(experiment.rule, agent, ws.environment(agent))
+        fork = run_to_end(agent, env, fork, ws.store).tape
+    return _score_row(ws, row, original, fork, judge_llm, scorer_name, scorer, target)
+
+
+def _prepare(ws: Workspace, experiment: Experiment, row: TapeRun, llm: LLM) -> tuple[Tape, Tape, AgentSpec]:
+    """The row's original, its fork (made and saved now, or as a kill or a budget stop left it) and
+    the spec that reruns it; the original's recorded answers are put in the rerun's cache."""
     original = ws.store.load_tape(row.tape_id)
     assert row.fork_id is not None
     if ws.store.has_tape(row.fork_id):  # made before a kill or a budget stop: continue it
@@ -243,9 +179,22 @@ def _run_row(ws: Workspace, experiment: Experiment, row: TapeRun, agent_llm: LLM
         fork, spec = make_fork(ws, experiment, original)
         ws.store.save_spec(spec)
         ws.store.save_tape(fork)
-    if fork.metadata.status not in ("completed", "failed"):
-        agent = ws.agent_for(fork, spec, agent_llm)
-        fork = run_to_end(agent, ws.environment(agent), fork, ws.store).tape
+    if not _finished(fork) and llm.mode != "live":
+        seed_cache(llm.cache, ws.store.calls_for_tape(original.id))
+    return original, fork, spec
+
+
+def _fail(reason: str) -> TapeRun:
+    raise TapeStudioError(reason)
+
+
+def _finished(tape: Tape) -> bool:
+    return tape.metadata.status in ("completed", "failed")
+
+
+def _score_row(ws: Workspace, row: TapeRun, original: Tape, fork: Tape, judge_llm: LLM, scorer_name: str,
+               scorer: object, target: str | None) -> TapeRun:
+    """Both sides scored the same way; the row is done."""
     sides = []
     for tape in (original, fork):
         item = Scoring(tape=tape, task=task_of(tape), answer=answer_of(tape), target=target, llm=judge_llm)
@@ -274,53 +223,5 @@ def _pause(ws: Workspace, row: TapeRun) -> None:
             ws.store.set_status(row.fork_id, "interrupted")
 
 
-def _scorer(experiment: Experiment) -> tuple[str, object]:
-    metric = None
-    if experiment.scorer == AUTO and experiment.dataset:
-        from tape_studio.core.learning.datasets import load_dataset
-
-        metric = load_dataset(experiment.dataset).metric
-    return resolve_scorer(experiment.scorer, metric)
-
-
-__all__ = ["BatchPreview", "Progress", "Usage", "create_experiment", "make_fork", "preview_experiment", "run_experiment"]
-
-
-class MatchPreview(BaseModel):
-    """A tape's first step the rule edits, before and after, for checking a rule before planning it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tape_id: str
-    title: str
-    at: int | None
-    """The fork point; None when nothing in the tape matches."""
-    before: str = ""
-    after: str = ""
-
-
-def preview_matches(ws: Workspace, experiment: Experiment, tapes: int = 3, scan: int = 50) -> list[MatchPreview]:
-    """Up to `tapes` matching tapes among the first `scan` selected (and the unmatched ones seen on the way)."""
-    from tape_studio.core.experiments.rules import StepEdit, edit_step
-
-    found: list[MatchPreview] = []
-    for tape_id in select_tape_ids(ws.store, experiment.selection, MAX_TAPES)[:scan]:
-        tape = ws.store.load_tape(tape_id)
-        try:
-            applied = _apply(ws, experiment, tape)
-        except TapeStudioError as exc:
-            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None, before=str(exc)))
-            continue
-        if applied is None:
-            found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=None))
-            continue
-        step = tape.steps[applied.at]
-        if isinstance(experiment.rule, StepEdit):
-            after = " · ".join(f"[{s.kind}] {s.summary()}" for s in edit_step(experiment.rule, step)) or "(deleted)"
-        else:
-            after = f"rerun with spec {applied.spec.id if applied.spec else '?'}"
-        found.append(MatchPreview(tape_id=tape_id, title=tape.metadata.title, at=applied.at,
-                                  before=f"[{step.kind}] {step.summary()}", after=after))
-        if sum(p.at is not None for p in found) >= tapes:
-            break
-    return found
+__all__ = ["MAX_TAPES", "BatchPreview", "MatchPreview", "Progress", "Usage", "create_experiment", "make_fork",
+           "preview_experiment", "preview_matches", "run_experiment"]

@@ -9,13 +9,17 @@ from __future__ import annotations
 from tape_studio.core.learning import structured
 from tape_studio.core.learning.metrics import MetricResult
 from tape_studio.core.learning.prompts import JUDGE
-from tape_studio.core.llm import LLM, LLMCall
+from tape_studio.core.llm import LLM, LLMCall, Prompt
+
+
+def judge_prompt(request: str, text: str) -> Prompt:
+    """The judge's prompt for `text` written for `request` (a cost preview looks it up in the cache)."""
+    return JUDGE.build(f"Request: {structured.clip(request, 300)}\nText: {structured.clip(text, 800)}")
 
 
 def judge(llm: LLM, request: str, text: str) -> tuple[MetricResult, LLMCall]:
     """Grades `text` written for `request`; unreadable judge output scores 0 and says so."""
-    prompt = JUDGE.build(f"Request: {structured.clip(request, 300)}\nText: {structured.clip(text, 800)}")
-    call = llm.complete(prompt, params=JUDGE.params)
+    call = llm.complete(judge_prompt(request, text), params=JUDGE.params)
     data = structured.read_object(call.output) if not call.error else None
     grade = data.get("score") if data else None
     if isinstance(grade, str) and grade.strip().isdigit():

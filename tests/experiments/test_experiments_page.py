@@ -64,3 +64,23 @@ def test_a_link_to_an_unknown_experiment_says_so(studio_store: Path) -> None:
     at.query_params["experiment"] = "exp-missing"
     at.run()
     assert not at.exception and "no experiment 'exp-missing'" in at.error[0].value
+
+
+def test_the_cost_preview_counts_the_judges_calls(studio_store: Path) -> None:
+    ws = fake_workspace(studio_store.parent, name="page-judge")
+    run_tapes(ws)
+    save_settings(ws.store, ModelSettings(model=ws.llm.model, llm_mode="cached"))
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.selectbox(key="exp_scorer").select("judge")
+    at.button(key="exp_plan").click().run()
+    assert not at.exception and not at.error
+    labels = {m.label: m.value for m in at.metric}
+    # Three reruns (one call each), and the judge grades both sides of each: nine calls.
+    assert labels["LLM calls expected"] == "9+" and labels["From the cache"] == "0 (0%)"
+    assert any("6 are the judge's" in c.value for c in at.caption)
+    at.button(key="exp_launch").click().run()
+    RUNS.wait(30)
+    at.button(key="exp_back").click().run()
+    at.button(key="exp_plan").click().run()  # the same experiment again: the Settings model's cache answers all
+    labels = {m.label: m.value for m in at.metric}
+    assert not at.exception and labels["LLM calls expected"] == "9" and labels["From the cache"] == "9 (100%)"

@@ -113,7 +113,18 @@ def test_cli_run_show_and_list_with_json(tmp_path: Path, capsys: pytest.CaptureF
     (["--select", "colour=red", "--rule", '{"match": {"kind": "thought"}, "action": "delete"}'], "--select 'colour'"),
     (["--select", "agent=qa", "--rule", '{"match": {"kind": "thought"}, "action": "zap"}'], "rule: action"),
     (["--resume", "exp-nothing"], "no experiment 'exp-nothing'"),
+    (["--select", "agent=qa", "--rule", '{"match": {"kind": "thought"}, "action": "delete"}', "--ray-address", "auto"],
+     "--ray-address needs --executor ray"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str) -> None:
     code, _, err = run_cli(capsys, "experiment", "run", "--store", str(tmp_path / "s.sqlite"), *args)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_preview_says_how_many_calls_the_judge_makes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = fake_workspace(tmp_path)
+    run_tapes(ws)
+    rule = json.dumps({"match": {"kind": "tool_result", "text": "France"}, "action": "override_result", "result": LYON})
+    code, out, _ = run_cli(capsys, "experiment", "run", "--store", str(ws.store.path), "--model", ws.llm.model,
+                           "--select", "agent=qa", "--rule", rule, "--scorer", "judge", "--preview")
+    assert code == 0 and "3 LLM calls expected" in out and "of these 2 by the judge (0 from the cache)" in out

@@ -6,7 +6,8 @@ import pytest
 
 from tape_studio.core.agents.qa import QA
 from tape_studio.core.errors import InputError
-from tape_studio.core.experiments.rules import SpecPatch, apply_rule, parse_rule
+from tape_studio.core.experiments.rerun_edits import edits_rerun
+from tape_studio.core.experiments.rules import SpecPatch, StepEdit, StepMatch, apply_rule, parse_rule
 from tape_studio.core.tape import FinalAnswer, StepMetadata, Tape, Task, Thought, ToolCall, ToolResult
 
 
@@ -34,14 +35,22 @@ def test_a_tape_without_a_matching_step_gives_none() -> None:
     assert apply_rule(rule, qa_tape()) is None
 
 
-def test_first_edits_one_step_and_every_edits_each_match_keeping_the_steps_between() -> None:
-    first = parse_rule({"match": {"kind": "thought"}, "action": "substitute", "pattern": "up", "replacement": "UP"})
-    applied = apply_rule(first, qa_tape())
-    assert applied is not None and applied.at == 1 and [s.text for s in applied.replacement] == ["Look it UP."]
-    every = parse_rule({"match": {"kind": "thought", "which": "every"}, "action": "delete"})
-    applied = apply_rule(every, qa_tape())
-    assert applied is not None and applied.matched == (1, 4)
-    assert [s.kind for s in applied.replacement] == ["tool_call", "tool_result"]
+def test_first_and_every_both_fork_at_the_first_match_and_edit_it() -> None:
+    for which in ("first", "every"):
+        rule = parse_rule({"match": {"kind": "thought", "which": which}, "action": "substitute", "pattern": "up",
+                           "replacement": "UP"})
+        applied = apply_rule(rule, qa_tape())
+        # The second thought (step 4) is not kept: the rerun makes the steps after the fork again.
+        assert applied is not None and applied.at == 1 and applied.matched == (1,)
+        assert [s.text for s in applied.replacement] == ["Look it UP."]
+
+
+def test_every_with_delete_is_refused_because_the_rerun_would_make_the_step_again() -> None:
+    with pytest.raises(InputError, match="delete edits the first match only"):
+        parse_rule({"match": {"kind": "thought", "which": "every"}, "action": "delete"})
+    # One built in code (or stored before this check) still loads, and its rerun is not edited.
+    built = StepEdit(match=StepMatch(kind="thought", which="every"), action="delete")
+    assert not edits_rerun(built) and apply_rule(built, qa_tape()).matched == (1,)  # type: ignore[union-attr]
 
 
 def test_replace_fields_and_insert_before_keep_the_node_of_the_step() -> None:
@@ -92,5 +101,6 @@ def test_a_patch_naming_a_node_the_spec_lacks_is_refused() -> None:
 def test_applying_a_rule_leaves_the_tape_unchanged() -> None:
     tape = qa_tape()
     before = tape.model_dump_json()
-    apply_rule(parse_rule({"match": {"kind": "thought", "which": "every"}, "action": "delete"}), tape)
+    apply_rule(parse_rule({"match": {"kind": "thought", "which": "every"}, "action": "substitute", "pattern": "up",
+                           "replacement": "UP"}), tape)
     assert tape.model_dump_json() == before

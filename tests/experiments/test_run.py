@@ -128,3 +128,50 @@ def test_a_user_scorer_registers_and_scores_both_sides_the_same_way(tmp_path: Pa
     run_experiment(ws, experiment_id)
     row = build_report(ws.store, experiment_id).rows[0]
     assert (row.original_score, row.fork_score) == (1.0, 1.0)  # "Paris" and "Lyon" are both short
+
+
+def test_a_rerun_is_answered_by_the_originals_recorded_calls_when_the_cache_lacks_them(tmp_path: Path) -> None:
+    """Tapes whose calls are in the store only (a training run's, imported ones) rerun an unchanged prompt
+    from the record: replay mode proves no model is asked."""
+    made = fake_workspace(tmp_path / "made", name="recorded")
+    tapes = run_tapes(made)
+    calls = [call for tape in tapes for call in made.store.calls_for_tape(tape.id)]
+    ws = fake_workspace(tmp_path / "elsewhere", mode="replay", name="recorded")  # the same model, another cache
+    ws.store.save_tapes(tapes, calls, [made.spec("qa")])
+    experiment_id = start(ws, tapes, rule={"match": {"kind": "final_answer"}, "action": "delete"})
+    preview = preview_experiment(ws, experiment_id)
+    assert (preview.tapes, preview.calls, preview.cached_calls, preview.exact) == (3, 3, 3, True)
+    run_experiment(ws, experiment_id)
+    rows = build_report(ws.store, experiment_id).rows
+    assert [(r.state, r.llm_calls, r.new_llm_calls, r.delta) for r in rows] == [("done", 1, 0, 0.0)] * 3
+
+
+def test_the_batch_preview_counts_the_judges_calls_and_which_the_cache_answers(tmp_path: Path) -> None:
+    ws = fake_workspace(tmp_path)
+    tapes = run_tapes(ws)
+    first = start(ws, tapes, scorer="judge")
+    before = preview_experiment(ws, first)
+    # One rerun call, then the judge on both sides; the fork's answer is not known yet, so not exact.
+    assert (before.calls, before.cached_calls, before.judge_calls, before.judge_cached, before.exact) == (3, 0, 2, 0, False)
+    run_experiment(ws, first)
+    (row,) = [r for r in load_rows(ws.store, first) if r.state == "done"]
+    assert row.llm_calls == before.calls
+    again = preview_experiment(ws, start(ws, tapes, scorer="judge"))
+    # The rerun is answered by the cache, so its answer is known and so is the judge's request for it.
+    assert (again.calls, again.cached_calls, again.judge_calls, again.judge_cached, again.exact) == (3, 3, 2, 2, True)
+
+
+def test_every_also_edits_the_matching_steps_the_rerun_makes(tmp_path: Path) -> None:
+    """Both fork at the first match (the lookup call); `every` also edits the lookup's result the rerun gets."""
+    ws = fake_workspace(tmp_path)
+    france = run_tapes(ws, ("What is the capital of France?",))
+    for which, answer in (("first", "Paris"), ("every", "Lyon")):
+        rule = {"match": {"tool": "lookup", "which": which}, "action": "substitute", "pattern": "Paris",
+                "replacement": "Lyon"}
+        experiment_id = start(ws, france, rule=rule)
+        run_experiment(ws, experiment_id)
+        row = build_report(ws.store, experiment_id).rows[0]
+        fork = ws.store.load_tape(row.fork_id)
+        assert (row.state, row.fork_at, fork.metadata.result) == ("done", 2, answer)
+        assert [s.kind for s in fork.steps[2:4]] == ["tool_call", "tool_result"]
+        assert ("Lyon" in fork.steps[3].content) == (which == "every")

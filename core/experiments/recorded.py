@@ -1,0 +1,61 @@
+"""An original tape's recorded LLM calls, offered to its fork's rerun as cache entries.
+
+A fork reruns its agent from the fork point; every prompt the edit leaves unchanged is the prompt
+the original sent, and its answer is on record with the original tape. Tapes whose calls live
+only in the store (those of an evaluation or training run, imported ones) would otherwise miss
+the cache on exactly those prompts and pay the model again for an answer already known.
+Entries are keyed by the full request (model, messages, params), so another model or another
+prompt still misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tape_studio.core.cache import CachedResponse, LLMCache, LLMRequest
+from tape_studio.core.llm import LLMCall
+
+
+def recorded_entries(calls: Iterable[LLMCall]) -> dict[str, tuple[LLMRequest, CachedResponse]]:
+    """Request key -> (request, response) for the calls that got an answer."""
+    entries: dict[str, tuple[LLMRequest, CachedResponse]] = {}
+    for call in calls:
+        if call.error:
+            continue
+        request = call.request()
+        entries[request.key()] = (request, CachedResponse(output=call.output, prompt_tokens=call.prompt_tokens,
+                                                          completion_tokens=call.completion_tokens))
+    return entries
+
+
+def seed_cache(cache: LLMCache | None, calls: Iterable[LLMCall]) -> int:
+    """Adds the recorded answers the cache lacks (an entry it has is never replaced); how many were added."""
+    if cache is None:
+        return 0
+    added = 0
+    for request, response in recorded_entries(calls).values():
+        if cache.get(request) is None:
+            cache.put(request, response)
+            added += 1
+    return added
+
+
+class WithRecorded(LLMCache):
+    """A read-only view for previews: the cache first, then the recorded calls (nothing is written)."""
+
+    def __init__(self, base: LLMCache | None, calls: Iterable[LLMCall]) -> None:  # opens no diskcache of its own
+        self.base = base
+        self.directory = base.directory if base is not None else None  # type: ignore[assignment]
+        self.entries = recorded_entries(calls)
+
+    def get(self, request: LLMRequest) -> CachedResponse | None:
+        hit = self.base.get(request) if self.base is not None else None
+        if hit is None and request.key() in self.entries:
+            return self.entries[request.key()][1]
+        return hit
+
+    def put(self, request: LLMRequest, response: CachedResponse) -> None:
+        raise RuntimeError("a preview writes nothing")
+
+    def closest(self, request: LLMRequest) -> tuple[float, LLMRequest] | None:
+        return self.base.closest(request) if self.base is not None else None
