@@ -13,9 +13,10 @@ PAGE_SIZE = 50
 
 ws = get_workspace()
 deep_link = st.query_params.get("tape")
-if deep_link:  # links to the studio's address with ?tape=ID land on the Tape page
-    open_tape(deep_link)
-    st.switch_page(TAPE_PAGE, query_params={"tape": deep_link})
+if deep_link:  # links to the studio's address with ?tape=ID(&step=K) land on the Tape page, at that step
+    step = st.query_params.get("step", "0")
+    open_tape(deep_link, int(step) if step.isdigit() else 0)
+    st.switch_page(TAPE_PAGE, query_params={"tape": deep_link, "step": step if step.isdigit() else "0"})
 
 st.title("Tapes")
 if ws.store.count_tapes() == 0:

@@ -7,7 +7,7 @@ import streamlit as st
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.approval_panel import approval_panel
-from tape_studio.studio.detail import notes, provenance
+from tape_studio.studio.detail import content, notes, provenance
 from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
 from tape_studio.studio.live import live_panel
@@ -75,7 +75,9 @@ with steps_col:
     step = steps_window(summary, cursor) if cards else step_list(summary, cursor)
 with detail_col, st.container(height=None if cards else PANE_HEIGHT, key="inspector", border=True):
     st.markdown(f"**Step {cursor}** · {step.family}")
-    provenance_tab, edit_tab, notes_tab = st.tabs(["Provenance", "Edit this step", "Notes"])
+    step_tab, provenance_tab, edit_tab, notes_tab = st.tabs(["Step", "Provenance", "Edit this step", "Notes"])
+    with step_tab:
+        content(step)
     with provenance_tab:
         provenance(step)
     with edit_tab:

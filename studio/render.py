@@ -47,7 +47,7 @@ def render_step(index: int, step: StepBase, selected: bool = False) -> None:
         marker = "▶ " if selected else ""
         st.markdown(f"{marker}**{index}** · {FAMILY_LABELS.get(step.family, 'step')}")
         st.text(f"{step.kind} · node {meta.node or '-'} · agent {meta.agent or '-'}")
-        _render_body(step)
+        render_body(step)
 
 
 class StreamlitCanvas:
@@ -64,7 +64,8 @@ class StreamlitCanvas:
         st.json(value, expanded=True)
 
 
-def _render_body(step: StepBase) -> None:
+def render_body(step: StepBase) -> None:
+    """The step's own content, drawn by the step class on text-only elements."""
     try:
         step.render(StreamlitCanvas())
     except Exception as exc:  # noqa: BLE001  (a user's renderer must not take the page down)

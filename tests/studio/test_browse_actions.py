@@ -11,7 +11,7 @@ from studio_helpers import APP, Demo, button, shown_text, unescaped
 from tape_studio.core.interop.tape_files import read_bundle
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.selection import bundle_bytes
-from tape_studio.studio.state import DELETE_PENDING
+from tape_studio.studio.state import CURSOR, DELETE_PENDING
 
 
 def browse() -> AppTest:
@@ -37,6 +37,15 @@ def test_a_deep_link_opens_the_tape_page(demo: Demo) -> None:
     at.run()
     assert not at.exception
     assert any("This is arithmetic." in b.label for b in at.button) and at.title[0].value == "Tape"  # its step line
+
+
+def test_a_deep_link_with_a_step_opens_the_tape_page_at_that_step(demo: Demo) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tape"], at.query_params["step"] = demo.original.id, "2"
+    at.run()
+    assert not at.exception
+    assert at.session_state[CURSOR] == 2 and at.query_params["step"] == "2"
+    assert any(m.value.startswith("**Step 2**") for m in at.markdown)
 
 
 def test_filters_by_error_score_and_date(demo: Demo) -> None:
