@@ -341,6 +341,12 @@ class Store:
             for tape_id in tape_ids:
                 _delete_keeping_lineage(conn, tape_id)
 
+    def step_trail(self, tape_id: str) -> list[tuple[str, str, str]]:
+        """(agent, node, family) of every step in order: what the agent's graph counts visits from."""
+        rows = self._connection().execute(
+            "SELECT agent, node, family FROM steps WHERE tape_id = ? ORDER BY idx", (tape_id,))
+        return [(row[0], row[1], row[2]) for row in rows]
+
     def step_nodes(self, tape_id: str) -> list[str]:
         """Names of the nodes that made the tape's steps, for jumping to a node."""
         rows = self._connection().execute(

@@ -10,6 +10,7 @@ from tape_studio.studio.approval_panel import approval_panel
 from tape_studio.studio.detail import content, notes, provenance
 from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
+from tape_studio.studio.graph import graph_panel
 from tape_studio.studio.live import live_panel
 from tape_studio.studio.player import cursor_controls, steps_window
 from tape_studio.studio.step_list import PANE_HEIGHT, step_list
@@ -69,6 +70,8 @@ if summary.n_steps == 0:
 cursor = cursor_controls(summary)
 st.query_params["step"] = str(cursor)  # kept on reload, and shareable: ?tape=ID&step=K
 action_bar(summary, cursor)
+with st.expander("Graph of the agent", expanded=True):
+    graph_panel(summary, session_id(), cursor, on_pick=lambda index: open_tape(tape_id, index))
 cards = st.toggle("Full cards", key="tape_cards", help="Every step of the window drawn whole, with its notes.")
 steps_col, detail_col = st.columns([3, 2])
 with steps_col:
