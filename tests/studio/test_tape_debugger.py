@@ -3,6 +3,8 @@ cost preview, jumps, notes, and sessions that stay apart."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from studio_helpers import Demo, bodies, button, finish_runs, page, shown_text
 
@@ -237,3 +239,13 @@ def test_rerun_from_an_edited_step_warns_that_it_replaces_the_edit(demo: Demo) -
     at.run()
     button(at, "⟲ Rerun from here").click().run()
     assert any("Step 2 was written by hand" in w.value for w in at.warning)
+
+
+def test_the_scroll_script_survives_the_browsers_sanitizer(demo: Demo) -> None:
+    # DOMPurify (in Streamlit's st.html) silently drops a script whose text has "<" before a word
+    # character or "/" or "!", which once left the cursor's row out of view on long tapes.
+    at = at_step(demo, 2)
+    (html,) = [e.proto for e in at.get("html") if "<script>" in e.proto.body]
+    script = html.body.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert html.unsafe_allow_javascript and "select_2" in script
+    assert re.search(r"<[/\w!]", script) is None
