@@ -38,7 +38,8 @@ page = st.pagination(max(1, -(-total // PAGE_SIZE)), key=BROWSE_PAGE_NO)
 rows = ws.store.list_tapes(where.model_copy(update={"offset": (page - 1) * PAGE_SIZE}))
 st.caption(f"{total} tapes · page {page}")
 
-event = st.dataframe(tape_table(rows), on_select="rerun", selection_mode="multi-row", hide_index=True,
+snippets = ws.store.search_snippets([row.id for row in rows], where.text) if where.text else None
+event = st.dataframe(tape_table(rows, snippets), on_select="rerun", selection_mode="multi-row", hide_index=True,
                      key=TABLE, column_config=TAPE_COLUMN_CONFIG)
 selected = [rows[i] for i in event.selection.rows if i < len(rows)]  # a stale selection can outlive its page
 selection_actions(selected)

@@ -128,24 +128,27 @@ def _text_block(value: Any) -> None:
         st.json(value, expanded=False)
 
 
-TAPE_COLUMNS = ["title", "agent", "status", "steps", "score", "tokens", "cost", "created", "parent", "spec", "id"]
+TAPE_COLUMNS = ["title", "match", "agent", "status", "steps", "score", "tokens", "cost", "created", "parent", "spec", "id"]
 TAPE_COLUMN_CONFIG = {
     "title": st.column_config.TextColumn("Title", width="large"),
-    "score": st.column_config.NumberColumn("Score", format="%.2f"),
+    "match": st.column_config.TextColumn("Match", width="medium", help="The searched text where it occurs"),
+    "score": st.column_config.TextColumn("Score"),
     "cost": st.column_config.NumberColumn("Cost", format="$%.4f"),
     "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
 }
 
 
-def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
-    """Tape summaries as the Browse table (a dataframe draws cells as text, never as markup)."""
-    return pd.DataFrame(
+def tape_table(rows: list[TapeSummary], snippets: dict[str, str] | None = None) -> pd.DataFrame:
+    """Tape summaries as the Browse table (a dataframe draws cells as text, never as markup);
+    `snippets` (a search's match per tape) fill the Match column, shown only while searching."""
+    table = pd.DataFrame(
         [{
             "title": row.title,
+            "match": (snippets or {}).get(row.id, ""),
             "agent": row.agent,
             "status": row.status,
             "steps": row.n_steps,
-            "score": float("nan") if row.score is None else row.score,  # an empty cell, never "None"
+            "score": "–" if row.score is None else f"{row.score:.2f}",  # a dataframe draws a missing number as "None"
             "tokens": row.prompt_tokens + row.completion_tokens,
             "cost": row.cost,
             "created": row.created_at,
@@ -155,3 +158,4 @@ def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
         } for row in rows],
         columns=TAPE_COLUMNS,
     )
+    return table if snippets is not None else table.drop(columns="match")

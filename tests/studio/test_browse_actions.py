@@ -135,11 +135,21 @@ def test_training_records_are_hidden_until_asked_for(demo: Demo) -> None:
     assert f"{demo.tapes} tapes · page 1" in [c.value for c in at.caption]
 
 
-def test_scores_are_numbers_or_empty_never_none(demo: Demo) -> None:
+def test_scores_are_numbers_or_a_dash_never_none(demo: Demo) -> None:
     demo.ws.store.set_score(demo.original.id, 0.8)
     table = browse().dataframe(key="browse_table").value
     scores = dict(zip(table["id"], table["score"]))
-    assert scores[demo.original.id] == 0.8 and "None" not in {str(v) for v in scores.values()}
+    assert scores[demo.original.id] == "0.80" and set(scores.values()) - {"0.80"} == {"–"}
+
+
+def test_a_search_shows_where_each_tape_matches(demo: Demo) -> None:
+    at = browse()
+    assert "match" not in at.dataframe(key="browse_table").value.columns  # no search, no Match column
+    at.text_input(key="browse_text").input("17*23").run()
+    table = at.dataframe(key="browse_table").value
+    matches = dict(zip(table["id"], table["match"]))
+    assert matches and all("17*23" in match for match in matches.values())
+    assert matches[demo.edited.id] == "calculator(expression='17*23')"
 
 
 def test_the_first_run_hint_opens_the_demo_tape_to_start_with(demo: Demo) -> None:
