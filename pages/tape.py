@@ -54,7 +54,8 @@ if CURSOR_NEXT in st.session_state:
 st.query_params["tape"] = tape_id  # the address always names the tape shown, so it can be shared
 
 render_summary(summary)
-render_lineage(summary, ws.store.children(tape_id), on_open=open_tape)
+parent = ws.store.summary(summary.parent_id) if summary.parent_id and ws.store.has_tape(summary.parent_id) else None
+render_lineage(summary, ws.store.children(tape_id), on_open=open_tape, parent=parent)
 with st.expander("Family tree of forks"):
     chosen = family_table(tape_id, key="tape_family")
     if chosen:

@@ -83,10 +83,13 @@ def render_summary(summary: TapeSummary) -> None:
         st.code(summary.error, language=None, wrap_lines=True)
 
 
-def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None]) -> None:
-    """Where the tape was forked from and the forks made from it, each with a button to open it."""
+def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None],
+                   parent: TapeSummary | None = None) -> None:
+    """Where the tape was forked from (its parent's title and short id) and the forks made from it,
+    each with a button to open it."""
     if summary.parent_id:
-        st.text(f"fork of {summary.parent_id} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
+        named = f"{parent.title or '(untitled)'} · {parent.id[:8]}" if parent else f"{summary.parent_id[:8]} (deleted)"
+        st.text(f"fork of {named} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
                 "are the parent's)")
         st.button("Open parent", on_click=on_open, args=(summary.parent_id,))
     if children:

@@ -90,7 +90,7 @@ def test_fork_here_opens_a_fork_that_keeps_the_cursor_step(demo: Demo) -> None:
     fork = opened(demo, at)
     assert fork.steps == demo.original.steps[:4] and fork.metadata.fork_step == 4
     assert at.session_state[TAPE_ID] == fork.id and at.session_state[CURSOR] == 3
-    assert f"fork of {demo.original.id} at step 4 (steps 0–3 are the parent's)" in shown_text(at)
+    assert f"fork of {demo.original.metadata.title} · {demo.original.id[:8]} at step 4 (steps 0–3 are the parent's)" in shown_text(at)
     assert fork.metadata.title == "What is 17 times 23? · rerun from step 4"
 
 
