@@ -79,9 +79,8 @@ with steps_col:
     step = steps_window(summary, cursor) if cards else step_list(summary, cursor)
 with detail_col, st.container(height=None if cards else PANE_HEIGHT, key="inspector", border=True):
     st.markdown(f"**Step {cursor}** · {step.family}")
-    step_tab, provenance_tab, edit_tab, notes_tab = st.tabs(["Step", "Provenance", "Edit this step", "Notes"])
-    with step_tab:
-        content(step)
+    content(step)
+    provenance_tab, edit_tab, notes_tab = st.tabs(["Provenance", "Edit this step", "Notes"])
     with provenance_tab:
         provenance(step)
     with edit_tab:

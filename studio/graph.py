@@ -100,7 +100,7 @@ def figure(graph: AgentGraph) -> go.Figure:
                            xanchor="right", font={"size": 11})
     rows = max(n.row for n in nodes) + 1
     columns = max(n.column for n in nodes) + 1
-    fig.update_layout(height=110 + 85 * rows, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+    fig.update_layout(height=70 + 80 * rows, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
                       xaxis={"visible": False, "range": [-1.4, columns - 0.4]},
                       yaxis={"visible": False, "range": [-rows + 0.4, 0.5]}, clickmode="event+select",
                       dragmode=False, plot_bgcolor="rgba(0,0,0,0)")
