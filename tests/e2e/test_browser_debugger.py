@@ -134,6 +134,34 @@ def test_next_error_on_a_10000_step_tape_shows_the_step_and_its_inspector(enviro
         assert f"step={ERROR_AT}" in driver.current_url
 
 
+def test_clicking_a_node_of_the_graph_jumps_to_its_next_visit(environment: None, tmp_path: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    by = {"agent": SLOW_QA.name}
+    tape = new_tape(SLOW_QA).model_copy(update={"steps": (
+        Task(text="What is 17 times 23?"), Thought(text="first plan", metadata=StepMetadata(node="plan", **by)),
+        Thought(text="the answer node", metadata=StepMetadata(node="answer", **by)),
+        Thought(text="second plan", metadata=StepMetadata(node="plan", **by)))})
+    with serve(seeded(tmp_path, tape)) as url, chromium(tmp_path / "profile") as driver:
+        driver.get(f"{url}/?tape={tape.id}")
+        wait_for_text(driver, "2 visits")  # plan's label in the graph
+
+        def click_node(name: str) -> None:
+            # The points are SVG paths in the order of the graph's nodes; a click where one is drawn
+            # lands on plotly's drag layer above it, as a person's click does, and plotly finds the point.
+            points = until(driver, lambda drv: drv.find_elements(By.CSS_SELECTOR, ".scatterlayer .point"))
+            ActionChains(driver).move_to_element(points[["plan", "answer"].index(name)]).click().perform()
+
+        click_node("plan")
+        until(driver, lambda drv: "step=1" in drv.current_url)
+        click_node("plan")  # again: its next turn
+        until(driver, lambda drv: "step=3" in drv.current_url)
+        click_node("answer")
+        until(driver, lambda drv: "step=2" in drv.current_url)
+        assert wait_for_text(driver, "the answer node").is_displayed()
+
+
 def test_stop_and_step_once_leave_the_tape_paused_or_completed(environment: None, tmp_path: Path) -> None:
     stopped, stepped = new_tape(SLOW_QA), new_tape(SLOW_QA, "What is 17 times 23, step by step?")
     store = seeded(tmp_path, stopped, stepped)
