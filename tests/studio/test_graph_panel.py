@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from streamlit.testing.v1 import AppTest
-from studio_helpers import PAGES, Demo, page
+from studio_helpers import APP, PAGES, Demo, page
 
 from tape_studio.core.tape import ErrorStep, FinalAnswer, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
 from tape_studio.studio.graph import COLORS, ERROR_RING, PICKS
@@ -112,3 +112,12 @@ def test_during_a_run_the_node_in_flight_is_highlighted(demo: Demo) -> None:
     live.reason = "completed"
     at.run()
     assert all(node["color"] != COLORS["current"] for node in nodes(at).values())  # the run is over
+
+
+def test_clicking_a_node_on_the_run_page_opens_the_tape_page_at_its_visit(demo: Demo) -> None:
+    demo.ws.store.save_tape(TAPE)
+    at = AppTest.from_file(APP, default_timeout=30)  # the whole app: the Run page switches to the Tape page
+    at.session_state[SESSION_ID], at.session_state[RUN_PAGE_TAPE] = "s1", TAPE.id
+    at = click(at.switch_page("../pages/run.py").run(), TAPE.id, "qa/answer")
+    assert not at.exception
+    assert at.title[0].value == "Tape" and at.session_state[CURSOR] == 5 and at.query_params["step"] == "5"
