@@ -39,6 +39,20 @@ def long_tape() -> Tape:
     return Tape(metadata=TapeMetadata(agent="bench", title="10,000 steps", status="failed"), steps=tuple(steps))
 
 
+def _visits() -> Tape:
+    by = {"agent": SLOW_QA.name}
+    return new_tape(SLOW_QA).model_copy(update={"steps": (
+        Task(text="What is 17 times 23?"), Thought(text="first plan", metadata=StepMetadata(node="plan", **by)),
+        Thought(text="the answer node", metadata=StepMetadata(node="answer", **by)),
+        Thought(text="second plan", metadata=StepMetadata(node="plan", **by)))})
+
+
+LONG = long_tape()
+VISITS = _visits()
+"""plan, answer, plan: two visits of plan."""
+STOPPED, STEPPED = new_tape(SLOW_QA), new_tape(SLOW_QA, "What is 17 times 23, step by step?")
+
+
 def seeded(folder: Path, *tapes: Tape) -> Path:
     store = Store(folder / "store.sqlite")
     for spec in (SLOW_QA, CAREFUL_QA):
@@ -59,6 +73,15 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("TAPE_STUDIO_AGENTS", str(AGENTS))
         patch.setenv("TAPE_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
         yield
+
+
+@pytest.fixture(scope="module")
+def studio(environment: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
+    """One studio and browser for the tests that need no restart, on a store holding all their tapes."""
+    folder = tmp_path_factory.mktemp("studio")
+    store = seeded(folder, LONG, VISITS, STOPPED, STEPPED)
+    with serve(store) as url, chromium(folder / "profile") as driver:
+        yield url, driver, store
 
 
 def listed_status(store: Path, tape_id: str) -> str:
@@ -99,8 +122,13 @@ def header(driver: Any, agent: str) -> str:
     return lines[0] if lines else ""
 
 
-def wait_header(driver: Any, agent: str, status: str, timeout_s: float = 30) -> str:
-    return until(driver, lambda drv: (line := header(drv, agent)).startswith(f"{status} · ") and line, timeout_s)
+def wait_header(driver: Any, agent: str, status: str, steps: int | None = None, timeout_s: float = 30) -> str:
+    """Waits for the status line to say `status` (and `steps` steps, when given)."""
+    def shown(drv: Any) -> str | bool:
+        line = header(drv, agent)
+        return line.startswith(f"{status} · ") and (steps is None or f" · {steps} steps · " in line) and line
+
+    return until(driver, shown, timeout_s)
 
 
 def button_enabled(driver: Any, label: str) -> bool:
@@ -112,76 +140,71 @@ def button_enabled(driver: Any, label: str) -> bool:
     return until(driver, read)[0]
 
 
-def test_next_error_on_a_10000_step_tape_shows_the_step_and_its_inspector(environment: None, tmp_path: Path) -> None:
-    tape = long_tape()
-    with serve(seeded(tmp_path, tape)) as url, chromium(tmp_path / "profile") as driver:
-        driver.get(f"{url}/?tape={tape.id}")
-        wait_for_text(driver, "thinking 1")
-        press(driver, "Next error")
-        wait_for_text(driver, "the first error")
-        in_view = f"""
-            const row = document.querySelector('.st-key-select_{ERROR_AT}'), pane = document.querySelector('.st-key-step_list'),
-                  inspector = document.querySelector('.st-key-inspector');
-            if (!row || !pane || !inspector) return null;
-            const r = row.getBoundingClientRect(), p = pane.getBoundingClientRect(), i = inspector.getBoundingClientRect();
-            const h = window.innerHeight, w = window.innerWidth;
-            const inside = (b, top, bottom) => b.top >= top && b.bottom <= bottom && b.left >= 0 && b.right <= w;
-            return {{row: inside(r, Math.max(0, p.top), Math.min(h, p.bottom)), inspector: inside(i, 0, h),
-                     text: inspector.innerText}};"""
-        # The page scrolls the pane into view, then the row within it, just after drawing.
-        boxes = until(driver, lambda drv: (b := drv.execute_script(in_view)) and b["row"] and b["inspector"] and b, 15)
-        assert f"Step {ERROR_AT}" in boxes["text"] and "the first error" in boxes["text"]
-        assert f"step={ERROR_AT}" in driver.current_url
+def test_next_error_on_a_10000_step_tape_shows_the_step_and_its_inspector(studio: tuple[str, Any, Path]) -> None:
+    url, driver, _ = studio
+    tape = LONG
+    driver.get(f"{url}/?tape={tape.id}")
+    wait_for_text(driver, "thinking 1")
+    press(driver, "Next error")
+    wait_for_text(driver, "the first error")
+    in_view = f"""
+        const row = document.querySelector('.st-key-select_{ERROR_AT}'), pane = document.querySelector('.st-key-step_list'),
+              inspector = document.querySelector('.st-key-inspector');
+        if (!row || !pane || !inspector) return null;
+        const r = row.getBoundingClientRect(), p = pane.getBoundingClientRect(), i = inspector.getBoundingClientRect();
+        const h = window.innerHeight, w = window.innerWidth;
+        const inside = (b, top, bottom) => b.top >= top && b.bottom <= bottom && b.left >= 0 && b.right <= w;
+        return {{row: inside(r, Math.max(0, p.top), Math.min(h, p.bottom)), inspector: inside(i, 0, h),
+                 text: inspector.innerText}};"""
+    # The page scrolls the pane into view, then the row within it, just after drawing.
+    boxes = until(driver, lambda drv: (b := drv.execute_script(in_view)) and b["row"] and b["inspector"] and b, 15)
+    assert f"Step {ERROR_AT}" in boxes["text"] and "the first error" in boxes["text"]
+    assert f"step={ERROR_AT}" in driver.current_url
 
 
-def test_clicking_a_node_of_the_graph_jumps_to_its_next_visit(environment: None, tmp_path: Path) -> None:
+def test_clicking_a_node_of_the_graph_jumps_to_its_next_visit(studio: tuple[str, Any, Path]) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    by = {"agent": SLOW_QA.name}
-    tape = new_tape(SLOW_QA).model_copy(update={"steps": (
-        Task(text="What is 17 times 23?"), Thought(text="first plan", metadata=StepMetadata(node="plan", **by)),
-        Thought(text="the answer node", metadata=StepMetadata(node="answer", **by)),
-        Thought(text="second plan", metadata=StepMetadata(node="plan", **by)))})
-    with serve(seeded(tmp_path, tape)) as url, chromium(tmp_path / "profile") as driver:
-        driver.get(f"{url}/?tape={tape.id}")
-        wait_for_text(driver, "2 visits")  # plan's label in the graph
+    url, driver, _ = studio
+    tape = VISITS
+    driver.get(f"{url}/?tape={tape.id}")
+    wait_for_text(driver, "2 visits")  # plan's label in the graph
 
-        def click_node(name: str) -> None:
-            # The points are SVG paths in the order of the graph's nodes; a click where one is drawn
-            # lands on plotly's drag layer above it, as a person's click does, and plotly finds the point.
-            points = until(driver, lambda drv: drv.find_elements(By.CSS_SELECTOR, ".scatterlayer .point"))
-            ActionChains(driver).move_to_element(points[["plan", "answer"].index(name)]).click().perform()
+    def click_node(name: str) -> None:
+        # The points are SVG paths in the order of the graph's nodes; a click where one is drawn
+        # lands on plotly's drag layer above it, as a person's click does, and plotly finds the point.
+        points = until(driver, lambda drv: drv.find_elements(By.CSS_SELECTOR, ".scatterlayer .point"))
+        ActionChains(driver).move_to_element(points[["plan", "answer"].index(name)]).click().perform()
 
-        click_node("plan")
-        until(driver, lambda drv: "step=1" in drv.current_url)
-        click_node("plan")  # again: its next turn
-        until(driver, lambda drv: "step=3" in drv.current_url)
-        click_node("answer")
-        until(driver, lambda drv: "step=2" in drv.current_url)
-        assert wait_for_text(driver, "the answer node").is_displayed()
+    click_node("plan")
+    until(driver, lambda drv: "step=1" in drv.current_url)
+    click_node("plan")  # again: its next turn
+    until(driver, lambda drv: "step=3" in drv.current_url)
+    click_node("answer")
+    until(driver, lambda drv: "step=2" in drv.current_url)
+    assert wait_for_text(driver, "the answer node").is_displayed()
 
 
-def test_stop_and_step_once_leave_the_tape_paused_or_completed(environment: None, tmp_path: Path) -> None:
-    stopped, stepped = new_tape(SLOW_QA), new_tape(SLOW_QA, "What is 17 times 23, step by step?")
-    store = seeded(tmp_path, stopped, stepped)
-    with serve(store) as url, chromium(tmp_path / "profile") as driver:
-        driver.get(f"{url}/?tape={stopped.id}")
-        press(driver, "▶ Continue")
-        press(driver, "Start")
-        press(driver, "⏹ Stop")  # during the first model call (2 s): the run stops after that move
-        wait_for_text(driver, "Run stopped at your request")
-        assert wait_header(driver, "slow_qa", "paused")
-        assert button_enabled(driver, "▶ Continue") and button_enabled(driver, "⏯ Step once")
-        assert listed_status(store, stopped.id) == "paused"
+def test_stop_and_step_once_leave_the_tape_paused_or_completed(studio: tuple[str, Any, Path]) -> None:
+    url, driver, store = studio
+    stopped, stepped = STOPPED, STEPPED
+    driver.get(f"{url}/?tape={stopped.id}")
+    press(driver, "▶ Continue")
+    press(driver, "Start")
+    press(driver, "⏹ Stop")  # during the first model call (2 s): the run stops after that move
+    wait_for_text(driver, "Run stopped at your request")
+    assert wait_header(driver, "slow_qa", "paused")
+    assert button_enabled(driver, "▶ Continue") and button_enabled(driver, "⏯ Step once")
+    assert listed_status(store, stopped.id) == "paused"
 
-        driver.get(f"{url}/?tape={stepped.id}")
-        for expected in ("paused", "paused", "completed"):  # plan, the calculator, the answer
-            press(driver, "⏯ Step once")
-            assert wait_header(driver, "slow_qa", expected)
-            assert listed_status(store, stepped.id) == expected
-        wait_for_text(driver, "Run finished with an answer")
-        assert not button_enabled(driver, "▶ Continue") and not button_enabled(driver, "⏯ Step once")
+    driver.get(f"{url}/?tape={stepped.id}")
+    for expected, steps in (("paused", 3), ("paused", 4), ("completed", 5)):  # plan, the calculator, the answer
+        press(driver, "⏯ Step once")
+        assert wait_header(driver, "slow_qa", expected, steps)
+        assert listed_status(store, stepped.id) == expected
+    wait_for_text(driver, "Run finished with an answer")
+    assert not button_enabled(driver, "▶ Continue") and not button_enabled(driver, "⏯ Step once")
 
 
 def test_an_approval_pause_survives_a_restart_of_the_studio(environment: None, tmp_path: Path) -> None:
