@@ -5,6 +5,7 @@ pause survives a restart of the studio."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -32,7 +33,9 @@ def new_tape(spec: AgentSpec, task: str = "What is 17 times 23?") -> Tape:
                 steps=(Task(text=task),))
 
 
+@functools.cache
 def long_tape() -> Tape:
+    """Built once, when a test asks for it (not when the module is collected)."""
     steps: list[Any] = [Task(text="a long session")]
     steps += [Thought(text=f"thinking {i}", metadata=StepMetadata(node="act", agent="bench")) for i in range(1, 10_000)]
     steps[ERROR_AT] = ErrorStep(source="tool", message="the first error", metadata=StepMetadata(node="act", agent="bench"))
@@ -47,7 +50,6 @@ def _visits() -> Tape:
         Thought(text="second plan", metadata=StepMetadata(node="plan", **by)))})
 
 
-LONG = long_tape()
 VISITS = _visits()
 """plan, answer, plan: two visits of plan."""
 STOPPED, STEPPED = new_tape(SLOW_QA), new_tape(SLOW_QA, "What is 17 times 23, step by step?")
@@ -79,7 +81,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def studio(environment: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
     """One studio and browser for the tests that need no restart, on a store holding all their tapes."""
     folder = tmp_path_factory.mktemp("studio")
-    store = seeded(folder, LONG, VISITS, STOPPED, STEPPED)
+    store = seeded(folder, long_tape(), VISITS, STOPPED, STEPPED)
     with serve(store) as url, chromium(folder / "profile") as driver:
         yield url, driver, store
 
@@ -142,7 +144,7 @@ def button_enabled(driver: Any, label: str) -> bool:
 
 def test_next_error_on_a_10000_step_tape_shows_the_step_and_its_inspector(studio: tuple[str, Any, Path]) -> None:
     url, driver, _ = studio
-    tape = LONG
+    tape = long_tape()
     driver.get(f"{url}/?tape={tape.id}")
     wait_for_text(driver, "thinking 1")
     press(driver, "Next error")
