@@ -310,6 +310,22 @@ class Store:
         )
         return [TapeSummary.model_validate(dict(row)) for row in rows]
 
+    def search_snippets(self, tape_ids: list[str], text: str, around: int = 40) -> dict[str, str]:
+        """Per tape, the first of its indexed texts (title, then step summaries) holding `text`,
+        cut to a window of `around` characters each side of the match: what a search shows."""
+        if not tape_ids or not text:
+            return {}
+        clause, param = _text_match(text)
+        marks = ",".join("?" * len(tape_ids))
+        rows = self._connection().execute(
+            f"SELECT d.tape_id, f.text FROM search_fts f JOIN search_docs d ON d.id = f.rowid "
+            f"WHERE {clause} AND d.tape_id IN ({marks}) ORDER BY d.id", (param, *tape_ids))
+        found: dict[str, str] = {}
+        for tape_id, doc in rows:
+            if tape_id not in found:
+                found[tape_id] = _window(doc, text, around)
+        return found
+
     def count_tapes(self, where: TapeFilter | None = None) -> int:
         clause, params = _filter_sql(where or TapeFilter())
         return int(self._connection().execute(f"SELECT COUNT(*) FROM tapes {clause}", params).fetchone()[0])
@@ -340,6 +356,12 @@ class Store:
         with self.transaction() as conn:
             for tape_id in tape_ids:
                 _delete_keeping_lineage(conn, tape_id)
+
+    def step_trail(self, tape_id: str) -> list[tuple[str, str, str]]:
+        """(agent, node, family) of every step in order: what the agent's graph counts visits from."""
+        rows = self._connection().execute(
+            "SELECT agent, node, family FROM steps WHERE tape_id = ? ORDER BY idx", (tape_id,))
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def step_nodes(self, tape_id: str) -> list[str]:
         """Names of the nodes that made the tape's steps, for jumping to a node."""
@@ -547,6 +569,13 @@ def _refresh_totals(conn: sqlite3.Connection, tape_id: str) -> None:
            WHERE id = :id""",
         {"id": tape_id},
     )
+
+
+def _window(doc: str, text: str, around: int) -> str:
+    at = max(doc.lower().find(text.lower()), 0)
+    start, end = max(at - around, 0), at + len(text) + around
+    cut = " ".join(doc[start:end].split())  # one line: newlines and tabs of step text become spaces
+    return ("…" if start else "") + cut + ("…" if end < len(doc) else "")
 
 
 def _text_match(text: str) -> tuple[str, str]:

@@ -279,6 +279,10 @@ def guess_family(kind: str) -> Family:
     return "action" if kind.endswith("_action") or kind in _AGENT_KINDS else "thought"
 
 
+_TEXT_FIELDS = ("content", "text", "reasoning", "answer", "message")
+"""Fields that hold a foreign step's words, in the order they are looked for."""
+
+
 class GenericStep(StepBase):
     """A step of a kind we have no class for; keeps every field so nothing is lost on round trip."""
 
@@ -293,10 +297,25 @@ class GenericStep(StepBase):
     def summary(self) -> str:
         fields = self.body()
         fields.pop("kind", None)
-        for name in ("content", "text", "reasoning", "answer", "message"):
-            if isinstance(fields.get(name), str):
-                return fields[name]
+        name = self._text_field(fields)
+        if name is not None:
+            return fields[name]
         return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+    def render(self, canvas: Canvas) -> None:
+        # Other frameworks keep a step's words in a field of their own (TapeAgents: `content` of a
+        # user step, `reasoning` of a thought, `text` of a final answer): show it as text, then the rest.
+        fields = self.body()
+        fields.pop("kind", None)
+        name = self._text_field(fields)
+        if name is not None:
+            canvas.text(fields.pop(name))
+        if fields:
+            canvas.json(fields)
+
+    @staticmethod
+    def _text_field(fields: dict[str, Any]) -> str | None:
+        return next((name for name in _TEXT_FIELDS if isinstance(fields.get(name), str)), None)
 
 
 def _validate_step(value: Any) -> StepBase:

@@ -13,9 +13,10 @@ PAGE_SIZE = 50
 
 ws = get_workspace()
 deep_link = st.query_params.get("tape")
-if deep_link:  # links to the studio's address with ?tape=ID land on the Tape page
-    open_tape(deep_link)
-    st.switch_page(TAPE_PAGE, query_params={"tape": deep_link})
+if deep_link:  # links to the studio's address with ?tape=ID(&step=K) land on the Tape page, at that step
+    step = st.query_params.get("step", "0")
+    open_tape(deep_link, int(step) if step.isdigit() else 0)
+    st.switch_page(TAPE_PAGE, query_params={"tape": deep_link, "step": step if step.isdigit() else "0"})
 
 st.title("Tapes")
 if ws.store.count_tapes() == 0:
@@ -37,7 +38,8 @@ page = st.pagination(max(1, -(-total // PAGE_SIZE)), key=BROWSE_PAGE_NO)
 rows = ws.store.list_tapes(where.model_copy(update={"offset": (page - 1) * PAGE_SIZE}))
 st.caption(f"{total} tapes · page {page}")
 
-event = st.dataframe(tape_table(rows), on_select="rerun", selection_mode="multi-row", hide_index=True,
+snippets = ws.store.search_snippets([row.id for row in rows], where.text) if where.text else None
+event = st.dataframe(tape_table(rows, snippets), on_select="rerun", selection_mode="multi-row", hide_index=True,
                      key=TABLE, column_config=TAPE_COLUMN_CONFIG)
 selected = [rows[i] for i in event.selection.rows if i < len(rows)]  # a stale selection can outlive its page
 selection_actions(selected)

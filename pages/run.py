@@ -7,6 +7,7 @@ from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.settings import load_settings
 from tape_studio.studio import runs
 from tape_studio.studio.approval_panel import approval_panel
+from tape_studio.studio.graph import graph_panel
 from tape_studio.studio.live import live_panel
 from tape_studio.studio.rerun import breakpoint_fields, chosen_breakpoints
 from tape_studio.studio.render import plain, render_step, render_summary
@@ -69,6 +70,15 @@ if st.button("Open in the debugger"):
     st.switch_page(TAPE_PAGE, query_params={"tape": tape_id})
 live_panel(session_id(), tape_id)
 approval_panel(ws.store.summary(tape_id))
+
+
+def _jump(index: int) -> None:
+    open_tape(tape_id, index)
+    st.switch_page(TAPE_PAGE, query_params={"tape": tape_id, "step": str(index)})
+
+
+with st.expander("Graph of the agent", expanded=True):
+    graph_panel(ws.store.summary(tape_id), session_id(), None, on_pick=_jump)
 live = runs.REGISTRY.get(session_id(), tape_id)
 if live is None or live.done:
     for index, step in enumerate(ws.store.load_steps(tape_id, 0, 200)):

@@ -7,9 +7,10 @@ import streamlit as st
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.approval_panel import approval_panel
-from tape_studio.studio.detail import notes, provenance
+from tape_studio.studio.detail import content, notes, provenance
 from tape_studio.studio.edit import edit_form
 from tape_studio.studio.family import family_table
+from tape_studio.studio.graph import graph_panel
 from tape_studio.studio.live import live_panel
 from tape_studio.studio.player import cursor_controls, steps_window
 from tape_studio.studio.step_list import PANE_HEIGHT, step_list
@@ -53,7 +54,8 @@ if CURSOR_NEXT in st.session_state:
 st.query_params["tape"] = tape_id  # the address always names the tape shown, so it can be shared
 
 render_summary(summary)
-render_lineage(summary, ws.store.children(tape_id), on_open=open_tape)
+parent = ws.store.summary(summary.parent_id) if summary.parent_id and ws.store.has_tape(summary.parent_id) else None
+render_lineage(summary, ws.store.children(tape_id), on_open=open_tape, parent=parent)
 with st.expander("Family tree of forks"):
     chosen = family_table(tape_id, key="tape_family")
     if chosen:
@@ -69,12 +71,15 @@ if summary.n_steps == 0:
 cursor = cursor_controls(summary)
 st.query_params["step"] = str(cursor)  # kept on reload, and shareable: ?tape=ID&step=K
 action_bar(summary, cursor)
+with st.expander("Graph of the agent", expanded=True):
+    graph_panel(summary, session_id(), cursor, on_pick=lambda index: open_tape(tape_id, index))
 cards = st.toggle("Full cards", key="tape_cards", help="Every step of the window drawn whole, with its notes.")
 steps_col, detail_col = st.columns([3, 2])
 with steps_col:
     step = steps_window(summary, cursor) if cards else step_list(summary, cursor)
 with detail_col, st.container(height=None if cards else PANE_HEIGHT, key="inspector", border=True):
     st.markdown(f"**Step {cursor}** · {step.family}")
+    content(step)
     provenance_tab, edit_tab, notes_tab = st.tabs(["Provenance", "Edit this step", "Notes"])
     with provenance_tab:
         provenance(step)

@@ -6,8 +6,15 @@ import streamlit as st
 
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.tape import StepBase
-from tape_studio.studio.render import render_annotation, render_llm_call
+from tape_studio.studio.render import render_annotation, render_body, render_llm_call
 from tape_studio.studio.state import ANNOTATION_AUTHOR, ANNOTATION_TEXT, CURSOR, get_workspace
+
+
+def content(step: StepBase) -> None:
+    """The step at the cursor drawn whole: the list beside it shows one shortened line per step."""
+    meta = step.metadata
+    st.text(f"{step.kind} · node {meta.node or '-'} · agent {meta.agent or '-'}")
+    render_body(step)
 
 
 def provenance(step: StepBase) -> None:

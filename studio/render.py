@@ -47,7 +47,7 @@ def render_step(index: int, step: StepBase, selected: bool = False) -> None:
         marker = "▶ " if selected else ""
         st.markdown(f"{marker}**{index}** · {FAMILY_LABELS.get(step.family, 'step')}")
         st.text(f"{step.kind} · node {meta.node or '-'} · agent {meta.agent or '-'}")
-        _render_body(step)
+        render_body(step)
 
 
 class StreamlitCanvas:
@@ -64,7 +64,8 @@ class StreamlitCanvas:
         st.json(value, expanded=True)
 
 
-def _render_body(step: StepBase) -> None:
+def render_body(step: StepBase) -> None:
+    """The step's own content, drawn by the step class on text-only elements."""
     try:
         step.render(StreamlitCanvas())
     except Exception as exc:  # noqa: BLE001  (a user's renderer must not take the page down)
@@ -82,10 +83,13 @@ def render_summary(summary: TapeSummary) -> None:
         st.code(summary.error, language=None, wrap_lines=True)
 
 
-def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None]) -> None:
-    """Where the tape was forked from and the forks made from it, each with a button to open it."""
+def render_lineage(summary: TapeSummary, children: list[TapeSummary], on_open: Callable[[str], None],
+                   parent: TapeSummary | None = None) -> None:
+    """Where the tape was forked from (its parent's title and short id) and the forks made from it,
+    each with a button to open it."""
     if summary.parent_id:
-        st.text(f"fork of {summary.parent_id} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
+        named = f"{parent.title or '(untitled)'} · {parent.id[:8]}" if parent else f"{summary.parent_id[:8]} (deleted)"
+        st.text(f"fork of {named} at step {summary.fork_step} (steps 0–{(summary.fork_step or 1) - 1} "
                 "are the parent's)")
         st.button("Open parent", on_click=on_open, args=(summary.parent_id,))
     if children:
@@ -127,24 +131,27 @@ def _text_block(value: Any) -> None:
         st.json(value, expanded=False)
 
 
-TAPE_COLUMNS = ["title", "agent", "status", "steps", "score", "tokens", "cost", "created", "parent", "spec", "id"]
+TAPE_COLUMNS = ["title", "match", "agent", "status", "steps", "score", "tokens", "cost", "created", "parent", "spec", "id"]
 TAPE_COLUMN_CONFIG = {
     "title": st.column_config.TextColumn("Title", width="large"),
-    "score": st.column_config.NumberColumn("Score", format="%.2f"),
+    "match": st.column_config.TextColumn("Match", width="medium", help="The searched text where it occurs"),
+    "score": st.column_config.TextColumn("Score"),
     "cost": st.column_config.NumberColumn("Cost", format="$%.4f"),
     "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
 }
 
 
-def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
-    """Tape summaries as the Browse table (a dataframe draws cells as text, never as markup)."""
-    return pd.DataFrame(
+def tape_table(rows: list[TapeSummary], snippets: dict[str, str] | None = None) -> pd.DataFrame:
+    """Tape summaries as the Browse table (a dataframe draws cells as text, never as markup);
+    `snippets` (a search's match per tape) fill the Match column, shown only while searching."""
+    table = pd.DataFrame(
         [{
             "title": row.title,
+            "match": (snippets or {}).get(row.id, ""),
             "agent": row.agent,
             "status": row.status,
             "steps": row.n_steps,
-            "score": float("nan") if row.score is None else row.score,  # an empty cell, never "None"
+            "score": "–" if row.score is None else f"{row.score:.2f}",  # a dataframe draws a missing number as "None"
             "tokens": row.prompt_tokens + row.completion_tokens,
             "cost": row.cost,
             "created": row.created_at,
@@ -154,3 +161,4 @@ def tape_table(rows: list[TapeSummary]) -> pd.DataFrame:
         } for row in rows],
         columns=TAPE_COLUMNS,
     )
+    return table if snippets is not None else table.drop(columns="match")

@@ -52,6 +52,8 @@ class LiveRun:
     in_flight: str = ""
     """The move being made now (a node's LLM call, a tool), shown while it lasts."""
     in_flight_since: float = 0.0
+    at_node: tuple[str, str] | None = None
+    """(agent, node) of the move being made now, for the graph; None while tools run or between moves."""
 
     @property
     def done(self) -> bool:
@@ -125,6 +127,7 @@ def _work(live: LiveRun, agent: Agent, env: Environment, tape: Tape, store: Stor
                          breakpoints=live.breakpoints, approved=live.approved):
             if isinstance(event, MoveStarted):
                 live.in_flight, live.in_flight_since = event.describe(), time.monotonic()
+                live.at_node = (event.agent, event.node) if event.node else None
             elif isinstance(event, StepAdded):
                 live.steps_added += 1
                 live.in_flight = ""

@@ -82,13 +82,15 @@ def step_list(summary: TapeSummary, cursor: int) -> Step:
 
 def _scroll_to(cursor: int) -> None:
     # Rows keep the page's own look but read left to right; the script scrolls the page to the pane
-    # and the pane to the row. It is redrawn (and so runs) whenever the cursor changes.
+    # and the pane to the row. It is redrawn (and so runs) whenever the cursor changes. It must hold
+    # no "<" before a letter or digit: the browser's sanitizer drops a script that does, silently.
     st.html(
-        "<style>.st-key-step_list button{justify-content:flex-start;text-align:left;min-height:1.9rem;"
+        "<style>.st-key-step_list button,.st-key-step_list button>div{justify-content:flex-start!important}"
+        ".st-key-step_list button{text-align:left;min-height:1.9rem;"
         "padding-top:0.1rem;padding-bottom:0.1rem}.st-key-step_list button p{white-space:nowrap;overflow:hidden;"
         "text-overflow:ellipsis;font-family:monospace;font-size:0.82rem}</style>"
         f"<script>(function(){{var n=0;function go(){{var row=document.querySelector('.st-key-select_{int(cursor)}');"
-        "var pane=document.querySelector('.st-key-step_list');if(!row||!pane){if(n++<60)setTimeout(go,50);return;}"
+        "var pane=document.querySelector('.st-key-step_list');if(!row||!pane){if(60>n++)setTimeout(go,50);return;}"
         "pane.scrollIntoView({block:'nearest'});var box=pane.getBoundingClientRect(),r=row.getBoundingClientRect();"
         "pane.scrollTop+=r.top-box.top-(box.height-r.height)/2;}go();})();</script>",
         unsafe_allow_javascript=True)

@@ -11,7 +11,7 @@ from studio_helpers import APP, Demo, button, shown_text, unescaped
 from tape_studio.core.interop.tape_files import read_bundle
 from tape_studio.core.store import TapeFilter
 from tape_studio.studio.selection import bundle_bytes
-from tape_studio.studio.state import DELETE_PENDING
+from tape_studio.studio.state import CURSOR, DELETE_PENDING
 
 
 def browse() -> AppTest:
@@ -37,6 +37,15 @@ def test_a_deep_link_opens_the_tape_page(demo: Demo) -> None:
     at.run()
     assert not at.exception
     assert any("This is arithmetic." in b.label for b in at.button) and at.title[0].value == "Tape"  # its step line
+
+
+def test_a_deep_link_with_a_step_opens_the_tape_page_at_that_step(demo: Demo) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["tape"], at.query_params["step"] = demo.original.id, "2"
+    at.run()
+    assert not at.exception
+    assert at.session_state[CURSOR] == 2 and at.query_params["step"] == "2"
+    assert any(m.value.startswith("**Step 2**") for m in at.markdown)
 
 
 def test_filters_by_error_score_and_date(demo: Demo) -> None:
@@ -126,11 +135,21 @@ def test_training_records_are_hidden_until_asked_for(demo: Demo) -> None:
     assert f"{demo.tapes} tapes · page 1" in [c.value for c in at.caption]
 
 
-def test_scores_are_numbers_or_empty_never_none(demo: Demo) -> None:
+def test_scores_are_numbers_or_a_dash_never_none(demo: Demo) -> None:
     demo.ws.store.set_score(demo.original.id, 0.8)
     table = browse().dataframe(key="browse_table").value
     scores = dict(zip(table["id"], table["score"]))
-    assert scores[demo.original.id] == 0.8 and "None" not in {str(v) for v in scores.values()}
+    assert scores[demo.original.id] == "0.80" and set(scores.values()) - {"0.80"} == {"–"}
+
+
+def test_a_search_shows_where_each_tape_matches(demo: Demo) -> None:
+    at = browse()
+    assert "match" not in at.dataframe(key="browse_table").value.columns  # no search, no Match column
+    at.text_input(key="browse_text").input("17*23").run()
+    table = at.dataframe(key="browse_table").value
+    matches = dict(zip(table["id"], table["match"]))
+    assert matches and all("17*23" in match for match in matches.values())
+    assert matches[demo.edited.id] == "calculator(expression='17*23')"
 
 
 def test_the_first_run_hint_opens_the_demo_tape_to_start_with(demo: Demo) -> None:

@@ -194,7 +194,8 @@ def test_lineage_links_parent_and_forks(store: Store) -> None:
     store.save_tape(fork)
     at = open_tape(fork.id)
     assert not at.exception
-    assert f"fork of {tape.id} at step 3" in texts(at)
+    assert f"fork of {tape.metadata.title} · {tape.id[:8]} at step 3" in texts(at)  # a title and a short id
+    assert tape.id not in texts(at)
     next(b for b in at.button if b.label == "Open parent").click().run()
     assert not at.exception
     assert at.session_state[TAPE_ID] == tape.id

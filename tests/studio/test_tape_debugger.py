@@ -3,6 +3,8 @@ cost preview, jumps, notes, and sessions that stay apart."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from studio_helpers import Demo, bodies, button, finish_runs, page, shown_text
 
@@ -88,7 +90,7 @@ def test_fork_here_opens_a_fork_that_keeps_the_cursor_step(demo: Demo) -> None:
     fork = opened(demo, at)
     assert fork.steps == demo.original.steps[:4] and fork.metadata.fork_step == 4
     assert at.session_state[TAPE_ID] == fork.id and at.session_state[CURSOR] == 3
-    assert f"fork of {demo.original.id} at step 4 (steps 0–3 are the parent's)" in shown_text(at)
+    assert f"fork of {demo.original.metadata.title} · {demo.original.id[:8]} at step 4 (steps 0–3 are the parent's)" in shown_text(at)
     assert fork.metadata.title == "What is 17 times 23? · rerun from step 4"
 
 
@@ -237,3 +239,13 @@ def test_rerun_from_an_edited_step_warns_that_it_replaces_the_edit(demo: Demo) -
     at.run()
     button(at, "⟲ Rerun from here").click().run()
     assert any("Step 2 was written by hand" in w.value for w in at.warning)
+
+
+def test_the_scroll_script_survives_the_browsers_sanitizer(demo: Demo) -> None:
+    # DOMPurify (in Streamlit's st.html) silently drops a script whose text has "<" before a word
+    # character or "/" or "!", which once left the cursor's row out of view on long tapes.
+    at = at_step(demo, 2)
+    (html,) = [e.proto for e in at.get("html") if "<script>" in e.proto.body]
+    script = html.body.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert html.unsafe_allow_javascript and "select_2" in script
+    assert re.search(r"<[/\w!]", script) is None
