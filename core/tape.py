@@ -7,10 +7,8 @@ or a clock except to stamp ids and creation times on new objects.
 from __future__ import annotations
 
 import functools
-import gc
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, Union, get_args
 
@@ -27,6 +25,7 @@ from pydantic import (
     TypeAdapter,
 )
 
+from tape_studio.core.collector import collector_paused
 from tape_studio.core.errors import ConfigError
 from tape_studio.core.registry import Registry, source_of_module
 
@@ -269,6 +268,7 @@ _AGENT_KINDS = {"assistant", "assistant_thought", "call", "respond", "set_next_n
 _OBSERVATION_KINDS = {"user", "system", "tool"}
 
 
+@functools.lru_cache(maxsize=1024)
 def guess_family(kind: str) -> Family:
     """Family of a step kind we have no class for, from naming conventions of other frameworks."""
     if kind.endswith("_thought") or kind in {"assistant_thought", "set_next_node"}:
@@ -294,12 +294,18 @@ class GenericStep(StepBase):
         return guess_family(self.kind)
 
     def summary(self) -> str:
+        # The text fields are read where they are kept (dumping the step for them is what importing
+        # thousands of foreign steps spent most on); a text field dumps as the same text.
+        extra = self.__pydantic_extra__ or {}
+        for name in _SUMMARY_FIELDS:
+            if isinstance(extra.get(name), str):
+                return extra[name]
         fields = self.body()
         fields.pop("kind", None)
-        for name in ("content", "text", "reasoning", "answer", "message"):
-            if isinstance(fields.get(name), str):
-                return fields[name]
         return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+_SUMMARY_FIELDS = ("content", "text", "reasoning", "answer", "message")
 
 
 def _validate_step(value: Any) -> StepBase:
@@ -356,22 +362,8 @@ def parse_steps_json(texts: Sequence[str], kinds: Iterable[str] | None = None) -
         return []
     registered = tuple((kind, _STEP_KINDS.get(kind)) for kind in _STEP_KINDS.names())
     known = _known_steps_adapter(registered) if kinds is not None and set(kinds) <= set(_STEP_KINDS.names()) else None
-    with _collector_paused():
+    with collector_paused():
         return (known or _steps_adapter(registered)).validate_json("[" + ",".join(texts) + "]")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector: parsing thousands of steps allocates objects fast
-    enough to set off full collections again and again, each walking every step made so far,
-    although steps hold no reference cycles for it to find."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_step(data: dict[str, Any] | str | bytes) -> StepBase:
