@@ -1,8 +1,12 @@
 """Tape Studio against TapeAgents 0.1.16 on the same machine: the agent loop and 10,000-step tape I/O.
 
 A benchmark, not a test: it prints figures. TapeAgents lives in a venv of its own (its dependencies
-clash with ours); give its python with `--tapeagents /work/ta-venv/bin/python`, or the figures of
-ours are printed alone. Rounds are interleaved (ours, theirs, ours, theirs...) so that the load of a
+clash with ours); give its python with `--tapeagents /work/ta-venv/bin/python` (or in the environment
+variable TAPEAGENTS_PYTHON), or the figures of ours are printed alone, with how to make that venv:
+
+    python3 -m venv /work/ta-venv && /work/ta-venv/bin/pip install tapeagents==0.1.16
+
+The TapeAgents side is bench/tapeagents_side.py, run with that python. Rounds are interleaved (ours, theirs, ours, theirs...) so that the load of a
 shared machine hits both alike; each figure is the best of a round's repeats, one column per round.
 
 figures:
@@ -16,7 +20,7 @@ figures:
                  flushed, as it is made (their closest to a durable tape).
   tape load/save 10,000 steps (thought / tool call / tool result): ours Store.load_tape and
                  Store.save_tape (new tape, one transaction); theirs load_tapes / save_json_tape of
-                 one JSON file.
+                 one JSON file. Wall time, then the process's CPU time (steadier on a shared machine).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tape_studio.core.tape import StepMetadata, Tape, Task, Thought, ToolCall, T
 from tape_studio.core.tools import Tool
 
 HERE = Path(__file__).resolve().parent
+MAKE_VENV = "make its venv: python3 -m venv /work/ta-venv && /work/ta-venv/bin/pip install tapeagents==0.1.16"
 LOOPS = 100
 TOOL_CHOICE = '{"thought": "call it", "tool": "echo", "input": "x"}'
 
@@ -96,25 +101,25 @@ def ours_tape_io(tmp: Path, n: int) -> dict[str, Any]:
     tape = big_tape(n)
     path = tmp / f"io-{new_id()}.db"
     store = Store(path)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     store.save_tape(tape)
-    save_ms = (time.perf_counter() - start) * 1e3
+    save_ms, save_cpu_ms = (time.perf_counter() - start) * 1e3, (time.process_time() - cpu) * 1e3
     store.close()
     store = Store(path)  # a fresh connection, as a new process would have
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     loaded = store.load_tape(tape.id)
-    load_ms = (time.perf_counter() - start) * 1e3
+    load_ms, load_cpu_ms = (time.perf_counter() - start) * 1e3, (time.process_time() - cpu) * 1e3
     assert len(loaded.steps) == n
     store.close()
-    return {"save_ms": save_ms, "load_ms": load_ms}
+    return {"save_ms": save_ms, "load_ms": load_ms, "save_cpu_ms": save_cpu_ms, "load_cpu_ms": load_cpu_ms}
 
 
 def ours(tmp: Path, repeats: int, n: int) -> dict[str, float]:
+    io = [ours_tape_io(tmp, n) for _ in range(repeats)]  # first, as on the TapeAgents side
     memory = min(ours_loop(None)["us_iter"] for _ in range(repeats))
     stored = min(ours_loop(tmp / f"loop-{new_id()}.db")["us_iter"] for _ in range(repeats))
-    io = [ours_tape_io(tmp, n) for _ in range(repeats)]
-    return {"memory_us": memory, "persisted_us": stored, "load_ms": min(r["load_ms"] for r in io),
-            "save_ms": min(r["save_ms"] for r in io)}
+    return {"memory_us": memory, "persisted_us": stored,
+            **{key: min(r[key] for r in io) for key in ("load_ms", "save_ms", "load_cpu_ms", "save_cpu_ms")}}
 
 
 def theirs(python: str, tmp: Path, repeats: int, n: int) -> dict[str, float]:
@@ -126,7 +131,8 @@ def theirs(python: str, tmp: Path, repeats: int, n: int) -> dict[str, float]:
 
 
 ROWS = [("loop µs/iter, in memory", "memory_us"), ("loop µs/iter, persisted", "persisted_us"),
-        ("10,000-step tape load ms", "load_ms"), ("10,000-step tape save ms", "save_ms")]
+        ("10,000-step tape load ms", "load_ms"), ("10,000-step tape save ms", "save_ms"),
+        ("  the same, CPU ms: load", "load_cpu_ms"), ("  the same, CPU ms: save", "save_cpu_ms")]
 
 
 def report(rounds: list[dict[str, dict[str, float]]], load: str) -> str:
@@ -148,12 +154,15 @@ def report(rounds: list[dict[str, dict[str, float]]], load: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("figures:")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tapeagents", metavar="PYTHON", help="python of a venv with tapeagents==0.1.16 installed")
+    parser.add_argument("--tapeagents", metavar="PYTHON", default=os.environ.get("TAPEAGENTS_PYTHON"),
+                        help="python of a venv with tapeagents==0.1.16 installed (default: $TAPEAGENTS_PYTHON)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure in a round (best is kept)")
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.tapeagents and not Path(args.tapeagents).exists():
+        raise SystemExit(f"--tapeagents {args.tapeagents}: no such python; {MAKE_VENV}")
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
                 row["theirs"] = theirs(args.tapeagents, Path(tmp), args.repeats, args.steps)
             rounds.append(row)
     print(json.dumps(rounds, indent=2) if args.json else report(rounds, load))
+    if not args.tapeagents and not args.json:
+        print(f"(ours only: for the TapeAgents side, {MAKE_VENV}, then pass --tapeagents /work/ta-venv/bin/python)")
 
 
 if __name__ == "__main__":

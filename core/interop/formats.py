@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tape_studio.core.collector import collector_paused
 from tape_studio.core.errors import InputError
 from tape_studio.core.files import MAX_INPUT_BYTES, parse_json, read_input, require_regular
 from tape_studio.core.interop import tape_files
@@ -44,7 +45,11 @@ class LoadedFile:
 def read_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> LoadedFile:
     """Reads and converts one file; raises InputError (file and place named) if any of it is bad.
     Only regular files of at most `max_bytes` are read."""
-    path = Path(path)
+    with collector_paused():  # a file of many tapes is hundreds of thousands of new, acyclic objects
+        return _read_file(Path(path), max_bytes)
+
+
+def _read_file(path: Path, max_bytes: int) -> LoadedFile:
     if path.suffix.lower() in (".yaml", ".yml"):
         return _loaded("tapeagents", *read_tapeagents(path, max_bytes=max_bytes))
     data = _json(path, max_bytes)

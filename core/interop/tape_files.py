@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from tape_studio.core.collector import collector_paused
 from tape_studio.core.errors import InputError
 from tape_studio.core.files import read_json, write_atomic
 from tape_studio.core.interop.fidelity import FidelityReport
@@ -146,7 +147,8 @@ def save_bundle(store: Store, bundle: Bundle, source: Path | str) -> ImportRepor
     report.skipped_existing = [tape.id for tape in bundle.tapes if tape.id in present]
     linked = {prompt_id for tape in new_tapes for prompt_id in _linked_prompt_ids(tape.steps, tape.context)}
     calls = [call for call in bundle.llm_calls if call.prompt_id in linked]
-    store.save_tapes(new_tapes, calls, bundle.specs)
+    with collector_paused():  # a row per step and call: many objects, none in a cycle
+        store.save_tapes(new_tapes, calls, bundle.specs)
     report.imported = [tape.id for tape in new_tapes]
     report.specs = len(bundle.specs)
     report.steps = sum(len(tape.steps) for tape in new_tapes)

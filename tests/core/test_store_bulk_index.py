@@ -89,3 +89,25 @@ def test_a_synced_tape_is_indexed_as_its_steps_change(tmp_path: Path, made: list
     changed = tape.model_copy(update={"steps": tape.steps[:3] + (Thought(text="a revised span"),) + tape.steps[4:]})
     store.sync_tape(changed)
     assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [changed]))
+
+
+def test_an_imported_tapeagents_file_is_found_by_the_searches_a_step_by_step_save_finds(tmp_path: Path) -> None:
+    import json
+
+    from tape_studio.core.workspace import Workspace
+
+    raw = [{"metadata": {"id": f"ta-{n}", "author": "agent"}, "context": None, "steps": [
+        {"kind": "user", "content": f"What is the capital of country {n}?", "metadata": {"id": f"u{n}"}},
+        {"kind": "reasoning_thought", "reasoning": f"step 7 of tape {n}: café \"quoted\"", "metadata": {}},
+        {"kind": "search_action", "query": "Paris" if n % 2 else "input='x'", "metadata": {}},
+        {"kind": "tool", "content": f"echo( result {n}", "metadata": {}},
+    ]} for n in range(6)]
+    path = tmp_path / "tapes.json"
+    path.write_text(json.dumps(raw))
+    imported = Workspace(tmp_path / "imported.sqlite").import_file(path)
+    store = Store(tmp_path / "imported.sqlite")
+    made = [store.load_tape(tape_id) for tape_id in imported.imported]
+    one_by_one = appended_one_by_one(tmp_path / "rows.sqlite", made)
+    assert indexed(store) == indexed(one_by_one)
+    assert found(store) == found(one_by_one)
+    assert found(store)["capital"] == sorted(imported.imported) and found(store)["Paris"] != []
