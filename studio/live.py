@@ -1,7 +1,8 @@
 """The live panel of a background run: new steps stream in as the run's thread stores them.
 
-A fragment polls the store every half second while the run lasts, redrawing only itself; when the
-run ends it reruns the whole page once, so the step list, totals and buttons catch up.
+A fragment polls the store every half second while the run lasts, redrawing only itself. When new
+steps are stored it reruns the whole page (at most every REFRESH_S), so the header, the step list
+and the graph follow the run; when the run ends it reruns the page once more, so the buttons catch up.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from tape_studio.studio.state import CURSOR_NEXT, get_workspace
 from tape_studio.studio.words import plural
 
 POLL_S = 0.5
+REFRESH_S = 2.0
+"""Seconds between two redraws of the whole page while a run adds steps: often enough to follow it,
+rarely enough that a form being filled in beside it is not redrawn under the typing."""
 SHOWN = 12
 """Newest steps drawn in the panel; the whole tape is in the step list once the run ends."""
 
@@ -50,6 +54,7 @@ def _stream(session: str, tape_id: str) -> None:
         st.rerun(scope="app")
     ws = get_workspace()
     new = max(ws.store.summary(tape_id).n_steps - live.start_index, 0) if ws.store.has_tape(tape_id) else live.steps_added
+    _follow(live, new)
     with st.container(border=True):
         head, stop = st.columns([4, 1], vertical_alignment="center")
         elapsed = f"{time.monotonic() - live.started_at:.0f} s"
@@ -59,6 +64,17 @@ def _stream(session: str, tape_id: str) -> None:
         stop.button("⏹ Stop", key=f"stop_{tape_id}", on_click=live.stop.set, disabled=live.stop.is_set(),
                     width="stretch")
         _newest_steps(live)
+
+
+def _follow(live: LiveRun, new: int) -> None:
+    """Reruns the page when the run stored steps the page has not drawn yet (not more often than REFRESH_S)."""
+    key, now = f"live_drawn_{live.tape_id}", time.monotonic()
+    run, drawn, at = st.session_state.get(key, (None, 0, 0.0))
+    if run != live.started_at:  # this run's first draw: the page being drawn shows its steps so far
+        st.session_state[key] = (live.started_at, new, now)
+    elif drawn != new and now - at >= REFRESH_S:
+        st.session_state[key] = (live.started_at, new, now)
+        st.rerun(scope="app")
 
 
 def _newest_steps(live: LiveRun) -> None:

@@ -53,6 +53,7 @@ def _visits() -> Tape:
 VISITS = _visits()
 """plan, answer, plan: two visits of plan."""
 STOPPED, STEPPED = new_tape(SLOW_QA), new_tape(SLOW_QA, "What is 17 times 23, step by step?")
+FOLLOWED = new_tape(SLOW_QA, "What is 17 times 23, while you watch?")
 
 
 def seeded(folder: Path, *tapes: Tape) -> Path:
@@ -81,7 +82,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def studio(environment: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
     """One studio and browser for the tests that need no restart, on a store holding all their tapes."""
     folder = tmp_path_factory.mktemp("studio")
-    store = seeded(folder, long_tape(), VISITS, STOPPED, STEPPED)
+    store = seeded(folder, long_tape(), VISITS, STOPPED, STEPPED, FOLLOWED)
     with serve(store) as url, chromium(folder / "profile") as driver:
         yield url, driver, store
 
@@ -207,6 +208,18 @@ def test_stop_and_step_once_leave_the_tape_paused_or_completed(studio: tuple[str
         assert listed_status(store, stepped.id) == expected
     wait_for_text(driver, "Run finished with an answer")
     assert not button_enabled(driver, "▶ Continue") and not button_enabled(driver, "⏯ Step once")
+
+
+def test_the_header_and_step_list_follow_a_run_while_it_lasts(studio: tuple[str, Any, Path]) -> None:
+    url, driver, _ = studio
+    driver.get(f"{url}/?tape={FOLLOWED.id}")
+    press(driver, "▶ Continue")
+    press(driver, "Start")
+    # Plan's call takes 2 s, the calculator none, the answer's call 2 s: between the two calls the
+    # page, not only the live panel, shows the stored steps while the run still says running.
+    assert wait_header(driver, "slow_qa", "running", 4, timeout_s=20)
+    assert wait_for_text(driver, "calculator → 391").is_displayed()  # the step list's line for the tool result
+    assert wait_header(driver, "slow_qa", "completed", 5)
 
 
 def test_an_approval_pause_survives_a_restart_of_the_studio(environment: None, tmp_path: Path) -> None:
