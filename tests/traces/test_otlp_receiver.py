@@ -11,6 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,9 +179,15 @@ def test_tape_studio_collect_serves_until_interrupted_and_reports_each_tape(tmp_
     import subprocess
     import sys
 
+    def as_from_a_terminal() -> None:
+        # A child inherits ignored and blocked signals; whatever the test process did to SIGINT,
+        # the CLI starts as it would from a shell, where Ctrl+C reaches it.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     collect = subprocess.Popen([sys.executable, "-m", "tape_studio.studio.cli", "collect", "--port", "0",
                                 "--store", str(tmp_path / "s.sqlite")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=as_from_a_terminal)
     assert collect.stderr is not None and collect.stdout is not None
     banner = collect.stderr.readline()
     url = re.search(r"(http://127\.0\.0\.1:\d+)/v1/traces", banner)
@@ -190,6 +197,13 @@ def test_tape_studio_collect_serves_until_interrupted_and_reports_each_tape(tmp_
     assert "completed" in line and "4 steps" in line and "looper" in line
     assert _post(url.group(1), b"junk", "application/json")[0] == 400
     assert "rejected: 400 invalid JSON" in collect.stderr.readline()
+    status = Path(f"/proc/{collect.pid}/status").read_text()
+    masks = [line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
     collect.send_signal(signal.SIGINT)
-    assert collect.wait(30) == 0
+    try:
+        code = collect.wait(60)
+    except subprocess.TimeoutExpired:
+        collect.kill()
+        pytest.fail(f"collect ignored SIGINT for 60 s; its signal masks: {masks}; stderr: {collect.stderr.read()[-2000:]}")
+    assert code == 0
     assert "received 4 new spans" in collect.stderr.read()
