@@ -216,7 +216,7 @@ def report(times: dict[str, list[float]], load: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("figures")[1],
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="figures" + __doc__.split("\nfigures", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="walks through every interaction")
     parser.add_argument("--json", action="store_true")
