@@ -14,6 +14,7 @@ Page loads (first paint, links) are timed from the navigation's start to the con
 figures (median and max over --repeats, ms; targets of issue 15, on 2 quiet cores):
   Browse first paint         / until the tape table's caption is drawn                < 1,000
   open a tape                Browse's "Open it in the debugger" until its first step  < 1,000
+  open its family tree       the folded "Family tree of forks" until its table is drawn < 1,000
   open a 10,000-step tape    /tape?tape=ID until step 0 is shown                       < 1,000
   next / previous step       "Next ▶" / "◀ Prev" until the inspector names the step    <   300
   next error                 "Next error" until the inspector shows that step          <   300
@@ -170,6 +171,8 @@ def measure(page: Page, ids: dict[str, str], repeats: int) -> dict[str, list[flo
     for _ in range(repeats):
         record("Browse first paint", lambda: page.load("/", "//*[contains(text(), 'tapes · page 1')]"))
         record("open a tape", lambda: page.click(button("Open it in the debugger"), step_shown(0)))
+        record("open its family tree", lambda: page.click("//summary[contains(., 'Family tree of forks')]",
+                                                          "//*[contains(@class, 'st-key-tape_family')]//canvas"))
         record("open a 10,000-step tape", lambda: page.load(f"/tape?tape={ids['long']}", step_shown(0)))
         for _ in range(3):
             record("next step", lambda: page.click(button("Next ▶"), step_shown(1)))
@@ -213,7 +216,7 @@ def report(times: dict[str, list[float]], load: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("figures")[1],
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="figures" + __doc__.split("\nfigures", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="walks through every interaction")
     parser.add_argument("--json", action="store_true")

@@ -13,7 +13,10 @@ from contextlib import contextmanager
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The collector off for the block, then as it was (a caller that had turned it off keeps it off)."""
+    """The collector off for the block, then as it was (a caller that had turned it off keeps it off).
+
+    The switch is process-wide: blocks overlapping on several threads (studio sessions) end with it
+    on again, turned back by the block that found it on; one may finish with it on, only slower."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

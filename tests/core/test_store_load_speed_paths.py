@@ -105,3 +105,17 @@ def test_stored_step_json_is_what_model_dump_json_writes(tmp_path: Path) -> None
     assert loaded == tape
     assert loaded.to_json() == tape.to_json()
     assert loaded.model_fields_set == tape.model_fields_set | {"context"}
+
+
+@pytest.mark.parametrize("fields", [
+    {"content": "the text"}, {"reasoning": "why", "content": 3}, {"text": "t", "message": "m"},
+    {"answer": "42", "extra": [1, 2]}, {"query": "no text field"}, {"message": {"nested": "not text"}, "n": 1},
+    {}, {"content": None, "text": "second"},
+])
+def test_a_generic_steps_summary_is_what_its_dumped_fields_give(fields: dict[str, object]) -> None:
+    step = GenericStep.model_validate({"kind": "foreign_thing", **fields})
+    dumped = step.body()
+    dumped.pop("kind")
+    by_dump = next((dumped[name] for name in ("content", "text", "reasoning", "answer", "message")
+                    if isinstance(dumped.get(name), str)), ", ".join(f"{k}={v}" for k, v in dumped.items()))
+    assert step.summary() == by_dump

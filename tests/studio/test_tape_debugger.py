@@ -226,6 +226,9 @@ def test_an_edit_names_itself_in_the_title_and_the_family_tree(demo: Demo) -> No
     button(at, "Save as fork").click().run()
     fork = opened(demo, at)
     assert fork.metadata.title == "What is 17 times 23? · edit step 2: tool_call calculator(expression='17*23')"
+    assert not [frame for frame in at.dataframe if frame.key == "tape_family"]  # drawn only once opened
+    at.session_state["tape_family_open"] = True  # a person opens the family tree
+    at.run()
     family = at.dataframe(key="tape_family").value
     assert "edit step 2: tool_call calculator(expression='17*23')" in list(family["what changed"])
     assert "(the original)" in list(family["what changed"]) and "completed" in list(family["outcome"])
