@@ -9,24 +9,21 @@ task Ray reruns (its worker died) writes nothing twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from tape_studio.core.errors import TapeStudioError
 from tape_studio.core.executor import Executor
 from tape_studio.core.experiments.model import TapeRun
-from tape_studio.core.learning.context import Context
-from tape_studio.core.learning.meter import Meter, Usage
-from tape_studio.core import plugins
-from tape_studio.core.catalog import build_agent, build_environment
 from tape_studio.core.experiments.rerun_edits import edits_rerun, for_rerun
 from tape_studio.core.experiments.rules import SpecPatch, StepEdit
-from tape_studio.core.learning.meter import MeteredLLM
+from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.meter import Meter, Usage
 from tape_studio.core.learning.remote import (
-    CacheReader, DriverCache, ForwardJob, ForwardResult, commit, job_for, run_forward,
+    CacheReader, ForwardJob, ForwardResult, commit, job_for, run_forward,
 )
-from tape_studio.core.llm import LLM, LLMCall
-from tape_studio.core.loop import RunEnded, StepAdded, run
+from tape_studio.core.llm import LLM
 from tape_studio.core.redact import redact
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.tape import Tape
@@ -59,20 +56,7 @@ def rerun_task(item: tuple[ForwardJob, StepEdit | SpecPatch]) -> tuple[str, Forw
 
 def _run_editing(job: ForwardJob, rule: StepEdit | SpecPatch) -> ForwardResult:
     """run_forward with the rule's rerun edits (`which: every`): the same loop, without a store."""
-    plugins.load_agents(*job.sources)
-    cache, meter = DriverCache(job.cache_reader), Meter()
-    llm = MeteredLLM(LLM(model=job.model, mode=job.mode, cache=cache, params=job.params), meter, job.role)
-    built = build_agent(job.spec, llm)
-    agent, env = for_rerun(rule, built, build_environment(built))
-    calls: dict[int, LLMCall] = {}
-    final = job.tape
-    for event in run(agent, env, job.tape, store=None):
-        if isinstance(event, StepAdded) and event.call is not None:
-            calls[event.index] = event.call
-        elif isinstance(event, RunEnded):
-            final = event.tape
-    return ForwardResult(tape=final, start=len(job.tape.steps), calls=calls,
-                         cache_entries=list(cache.added.values()), usage=meter.snapshot())
+    return run_forward(job, functools.partial(for_rerun, rule))
 
 
 def remote_reruns(ws: Workspace, rows: Iterable[TapeRun], executor: Executor, llm: LLM, meter: Meter,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import JsonValue
@@ -106,16 +107,20 @@ def job_for(ctx: Context, spec: AgentSpec, tape: Tape, role: str, cache_reader: 
                       cache_reader=cache_reader, sources=tuple(plugins.source_refs()))
 
 
-def run_forward(job: ForwardJob) -> ForwardResult:
-    """Runs one job in this process, writing nothing: the agent loop without a store."""
+def run_forward(job: ForwardJob, adapt: Callable[[Any, Any], tuple[Any, Any]] | None = None) -> ForwardResult:
+    """Runs one job in this process, writing nothing: the agent loop without a store. `adapt` may
+    replace the built agent and environment (an experiment's rerun edits wrap them)."""
     plugins.load_agents(*job.sources)
     cache = DriverCache(job.cache_reader)
     meter = Meter()
     llm = MeteredLLM(LLM(model=job.model, mode=job.mode, cache=cache, params=job.params), meter, job.role)
     agent = build_agent(job.spec, llm)
+    env = build_environment(agent)
+    if adapt is not None:
+        agent, env = adapt(agent, env)
     calls: dict[int, LLMCall] = {}
     final = job.tape
-    for event in run(agent, build_environment(agent), job.tape, store=None):
+    for event in run(agent, env, job.tape, store=None):
         if isinstance(event, StepAdded) and event.call is not None:
             calls[event.index] = event.call
         elif isinstance(event, RunEnded):
