@@ -3,7 +3,7 @@
 Not part of the tests and never imported by Tape Studio (TapeAgents' dependencies clash with ours):
 bench/vs_tapeagents.py runs this file with the python of a venv made by
 
-    python3 -m venv /work/ta-venv && /work/ta-venv/bin/pip install tapeagents==0.1.16
+    python3 -m venv ~/ta-venv && ~/ta-venv/bin/pip install tapeagents==0.1.16
 
 and reads the JSON object on its last line of output. It only imports TapeAgents and the standard library.
 

@@ -1,10 +1,10 @@
 """Tape Studio against TapeAgents 0.1.16 on the same machine: the agent loop and 10,000-step tape I/O.
 
 A benchmark, not a test: it prints figures. TapeAgents lives in a venv of its own (its dependencies
-clash with ours); give its python with `--tapeagents /work/ta-venv/bin/python` (or in the environment
+clash with ours); give its python with `--tapeagents ~/ta-venv/bin/python` (or in the environment
 variable TAPEAGENTS_PYTHON), or the figures of ours are printed alone, with how to make that venv:
 
-    python3 -m venv /work/ta-venv && /work/ta-venv/bin/pip install tapeagents==0.1.16
+    python3 -m venv ~/ta-venv && ~/ta-venv/bin/pip install tapeagents==0.1.16
 
 The TapeAgents side is bench/tapeagents_side.py, run with that python. Rounds are interleaved (ours, theirs, ours, theirs...) so that the load of a
 shared machine hits both alike; each figure is the best of a round's repeats, one column per round.
@@ -46,7 +46,7 @@ from tape_studio.core.tape import StepMetadata, Tape, Task, Thought, ToolCall, T
 from tape_studio.core.tools import Tool
 
 HERE = Path(__file__).resolve().parent
-MAKE_VENV = "make its venv: python3 -m venv /work/ta-venv && /work/ta-venv/bin/pip install tapeagents==0.1.16"
+MAKE_VENV = "make its venv: python3 -m venv ~/ta-venv && ~/ta-venv/bin/pip install tapeagents==0.1.16"
 LOOPS = 100
 TOOL_CHOICE = '{"thought": "call it", "tool": "echo", "input": "x"}'
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
             rounds.append(row)
     print(json.dumps(rounds, indent=2) if args.json else report(rounds, load))
     if not args.tapeagents and not args.json:
-        print(f"(ours only: for the TapeAgents side, {MAKE_VENV}, then pass --tapeagents /work/ta-venv/bin/python)")
+        print(f"(ours only: for the TapeAgents side, {MAKE_VENV}, then pass --tapeagents ~/ta-venv/bin/python)")
 
 
 if __name__ == "__main__":
