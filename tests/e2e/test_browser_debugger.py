@@ -172,7 +172,16 @@ def test_clicking_a_node_of_the_graph_jumps_to_its_next_visit(studio: tuple[str,
     url, driver, _ = studio
     tape = VISITS
     driver.get(f"{url}/?tape={tape.id}")
-    wait_for_text(driver, "2 visits")  # plan's label in the graph
+
+    def open_graph(drv: Any) -> bool:  # the page may redraw the fold while it is clicked: then again
+        folds = drv.find_elements(By.XPATH, "//summary[contains(., 'Graph of the agent')]")
+        if folds:
+            folds[0].click()
+        return bool(folds)
+
+    until(driver, open_graph)
+    # plan's label in the graph, drawn once the graph is unfolded (by the rerun the fold asks for)
+    until(driver, lambda drv: "2 visits" in drv.find_element(By.TAG_NAME, "body").text)
 
     def click_node(name: str) -> None:
         # The points are SVG paths in the order of the graph's nodes; a click where one is drawn

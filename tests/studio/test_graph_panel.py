@@ -11,7 +11,7 @@ from studio_helpers import APP, PAGES, Demo, page
 from tape_studio.core.tape import ErrorStep, FinalAnswer, StepMetadata, Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
 from tape_studio.studio.graph import COLORS, ERROR_RING, PICKS
 from tape_studio.studio.runs import REGISTRY, LiveRun
-from tape_studio.studio.state import CURSOR, RUN_PAGE_TAPE, SESSION_ID
+from tape_studio.studio.state import CURSOR, GRAPH_OPEN, RUN_PAGE_TAPE, SESSION_ID
 
 
 def by(node: str) -> StepMetadata:
@@ -27,6 +27,15 @@ TAPE = Tape(metadata=TapeMetadata(agent="qa", title="two visits of plan", status
     ErrorStep(source="parse", message="no tool call", metadata=by("plan")),
     FinalAnswer(text="4", metadata=by("answer")),
 ))
+
+
+def tape_page(**query: str) -> AppTest:
+    """The Tape page with its graph open (it is folded until a person opens it)."""
+    at = AppTest.from_file(str(PAGES / "tape.py"), default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.session_state[GRAPH_OPEN] = True
+    return at.run()
 
 
 def chart(at: AppTest) -> dict:  # type: ignore[type-arg]
@@ -50,7 +59,7 @@ def click(at: AppTest, tape_id: str, node: str) -> AppTest:
 
 def test_the_tape_page_draws_the_spec_with_each_nodes_visits_and_errors(demo: Demo) -> None:
     demo.ws.store.save_tape(TAPE)
-    at = page("tape", tape=TAPE.id, step="5")
+    at = tape_page(tape=TAPE.id, step="5")
     assert not at.exception
     shown = nodes(at)
     assert shown["qa/plan"]["text"] == "plan<br>2 visits · 1 error" and shown["qa/plan"]["ring"] == ERROR_RING
@@ -61,7 +70,7 @@ def test_the_tape_page_draws_the_spec_with_each_nodes_visits_and_errors(demo: De
 
 def test_clicking_a_node_jumps_to_its_next_visit_and_wraps_round(demo: Demo) -> None:
     demo.ws.store.save_tape(TAPE)
-    at = page("tape", tape=TAPE.id, step="0")
+    at = tape_page(tape=TAPE.id, step="0")
     at = click(at, TAPE.id, "qa/plan")
     assert not at.exception and at.session_state[CURSOR] == 1 and at.query_params["step"] == "1"
     at = click(at, TAPE.id, "qa/plan")  # the same node again: its second turn
@@ -73,14 +82,14 @@ def test_clicking_a_node_jumps_to_its_next_visit_and_wraps_round(demo: Demo) -> 
 
 def test_clicking_another_node_jumps_to_its_visit(demo: Demo) -> None:
     demo.ws.store.save_tape(TAPE)
-    at = click(page("tape", tape=TAPE.id, step="2"), TAPE.id, "qa/answer")
+    at = click(tape_page(tape=TAPE.id, step="2"), TAPE.id, "qa/answer")
     assert at.session_state[CURSOR] == 5
 
 
 def test_a_node_without_visits_says_so_and_keeps_the_cursor(demo: Demo) -> None:
     unfinished = Tape(metadata=TapeMetadata(agent="qa", title="not answered yet"), steps=TAPE.steps[:4])
     demo.ws.store.save_tape(unfinished)
-    at = click(page("tape", tape=unfinished.id, step="2"), unfinished.id, "qa/answer")
+    at = click(tape_page(tape=unfinished.id, step="2"), unfinished.id, "qa/answer")
     assert not at.exception and at.session_state[CURSOR] == 2
     assert nodes(at)["qa/answer"]["color"] == COLORS["idle"]
     assert "answer has made no step on this tape yet." in [t.value for t in at.toast]
@@ -92,7 +101,7 @@ def test_node_names_from_a_users_tape_are_escaped(demo: Demo) -> None:
         Task(text="t"), Thought(text="x", metadata=StepMetadata(node=hostile)),
         Thought(text="y", metadata=StepMetadata(node="<b>bold</b>"))))
     demo.ws.store.save_tape(tape)
-    at = page("tape", tape=tape.id)
+    at = tape_page(tape=tape.id)
     assert not at.exception
     texts = chart(at)["text"]
     assert texts[0].startswith("&lt;img src=x onerror=alert(1)&gt;<br>") and "<img" not in "".join(texts)
