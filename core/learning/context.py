@@ -21,7 +21,7 @@ from tape_studio.core.store import Store
 T = TypeVar("T")
 R = TypeVar("R")
 
-AGENT_ROLES = frozenset({"forward", "gate", "eval"})
+AGENT_ROLES = frozenset({"forward", "gate", "eval", "explore"})
 """Roles whose calls the agent itself makes (its own model); the rest are the learning roles."""
 
 
