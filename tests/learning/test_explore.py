@@ -9,7 +9,7 @@ from learning_helpers import MakeWorkspace, make_context
 
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.datasets import Example
-from tape_studio.core.learning.demo_optimizer import blamed_nodes, propose_demos
+from tape_studio.core.learning.demo_optimizer import blamed_nodes, propose_demos, successful_demos
 from tape_studio.core.learning.evaluate import evaluate
 from tape_studio.core.learning.explore import explore
 from tape_studio.core.learning.fake_roles import ROLE_ANSWERS
@@ -79,3 +79,17 @@ def test_the_first_version_runs_over_the_train_split_before_the_first_step(make_
     first = next(r for r in rec.load_rows(ws.store, run.id, "step") if r.decision != "solved")
     proposals = [s for s in ws.store.load_tape(first.tape_id).steps if isinstance(s, Proposal)]
     assert any(p.optimizer == "demos" and p.valid for p in proposals)  # the bootstrap gave it turns to show
+
+
+def test_a_final_answer_that_missed_a_found_answer_is_shown_corrected(make_ws: MakeWorkspace) -> None:
+    ws = make_ws({**OVERRIDES, "answer": lambda messages: '{"answer": "unknown"}'})
+    ctx = make_context(ws, train_examples=ARITHMETIC)
+    spec = ws.spec("qa")
+    evaluate(ctx, spec, ARITHMETIC, "train", "forward")
+    found = explore(ctx, spec, spec.node("plan"), ["Question: What is 6 times 7?"], batch_ids=["m1"])
+    assert len(found) == 2  # the calculator's result held the answer, though the answer node missed it
+    demos = successful_demos(ctx, spec, "answer", exclude={"m1"})
+    assert sorted(d.example.output for d in demos) == ['{"answer": "108"}', '{"answer": "24"}']
+    assert all(d.example.output.split('"')[3] in d.example.input for d in demos)  # read off the tool result
+    plan = successful_demos(ctx, spec, "plan", exclude={"m1"})
+    assert {d.example_id for d in plan} == {"m2", "m3"} and all("calculator" in d.example.output for d in plan)
