@@ -26,10 +26,9 @@ from tape_studio.core.learning.metrics import normalize
 from tape_studio.core.learning.steps import AggregatedGradient, Loss, Proposal
 from tape_studio.core.learning.visits import NodeVisit, node_visits
 from tape_studio.core.spec import AgentSpec, Example, NodeSpec
-from tape_studio.core.nodes import node_type
-from tape_studio.core.tape import FinalAnswer, StepMetadata, Tape
+from tape_studio.core.tape import StepMetadata, Tape
 
-DEMOS_PER_STEP = 3
+DEMOS_PER_STEP = 2
 """New demonstrations one proposal adds to a node."""
 MAX_EXAMPLES = 6
 """Worked examples a node may hold; past it the oldest added ones make room (the first one stays)."""
@@ -97,37 +96,27 @@ def propose_demos(
 
 
 def successful_demos(ctx: Context, spec: AgentSpec, node_name: str, exclude: set[str]) -> list[Demo]:
-    """The node's good turns in this run's training tapes, minus the examples in `exclude`.
+    """The node's turns in this run's training tapes that scored 1, minus the examples in `exclude`.
 
-    A turn is good when the evidence says so, as in `blamed_nodes`: a turn that called a tool is
-    good when the tool's result held the reference answer (whatever later nodes then made of it);
-    a turn that wrote the final answer is good when the tape scored 1, and is corrected to the
-    reference answer when the tape failed although an earlier tool result held it (the training
-    label is the right output there: what a demonstration should show).
+    A turn that called a tool counts only if the tool's result held the reference answer: a lucky
+    guess after a lookup that found nothing teaches nothing. (Measured on qa: also offering tool
+    turns of failed tapes, and final answers corrected to the label, made validation worse.)
     Ordered by example id, then tape id: a resumed step sees the very same pool."""
     rows = ctx.store.query(
-        "SELECT id, score, json_extract(context, '$.example_id') AS example FROM tapes "
+        "SELECT id, json_extract(context, '$.example_id') AS example FROM tapes "
         "WHERE json_extract(context, '$.run_id') = ? AND json_extract(context, '$.split') = 'train' "
-        "AND status = 'completed' ORDER BY example, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
+        "AND status = 'completed' AND score >= 1.0 ORDER BY example, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
     targets = {e.id: e.target or "" for e in ctx.train_examples}
-    node = spec.node(node_name)
     demos: list[Demo] = []
     seen: set[str] = set()
     for row in rows:
         target = targets.get(str(row["example"]), "")
-        if row["example"] in exclude or not target:
+        if row["example"] in exclude:
             continue
-        visits = node_visits(ctx.store.load_tape(row["id"]), spec.name)
-        held = [_holds(v.observation, target) for v in visits]
-        for n, visit in enumerate(visits):
-            if visit.node != node_name:
+        for visit in node_visits(ctx.store.load_tape(row["id"]), spec.name):
+            if visit.node != node_name or (visit.observation and target and not _holds(visit.observation, target)):
                 continue
-            if visit.observation:
-                demo = _demo(ctx, visit) if held[n] else None
-            elif (row["score"] or 0.0) >= 1.0:
-                demo = _demo(ctx, visit)
-            else:
-                demo = _corrected(ctx, node, visit, target) if any(held[:n]) else None
+            demo = _demo(ctx, visit)
             if demo is not None and demo.input not in seen:
                 seen.add(demo.input)
                 demos.append(Demo(demo, str(row["example"]), row["id"]))
@@ -137,18 +126,6 @@ def successful_demos(ctx: Context, spec: AgentSpec, node_name: str, exclude: set
 def _holds(observation: str, target: str) -> bool:
     wanted = normalize(target)
     return bool(wanted) and f" {wanted} " in f" {normalize(observation)} "
-
-
-def _corrected(ctx: Context, node: NodeSpec, visit: NodeVisit, target: str) -> Example | None:
-    """The turn's input with the reference answer as its output, in the node's own format."""
-    if not any(isinstance(step, FinalAnswer) for step in visit.steps):
-        return None
-    try:
-        wrote = node_type(node).render(node, [FinalAnswer(text=target)], {})
-    except NotImplementedError:
-        return None
-    given = _given(ctx, visit)
-    return Example(input=given, output=wrote) if given and len(given) + len(wrote) <= MAX_DEMO_CHARS else None
 
 
 def pick_demos(pool: Sequence[Demo], failed_inputs: Sequence[str], count: int) -> list[Demo]:

@@ -4,10 +4,8 @@ A small model that always picks the same tool never writes the successful turn a
 needs (v0 of qa sends every arithmetic question to lookup, so no training tape shows the
 calculator). So, for failed training examples outside the minibatch that the evidence pins on
 such a node, the example is run again with the node's tools narrowed to each other one in turn;
-the rest of the pipeline runs as usual and the metric scores the result. A try whose tool result
-holds the reference answer is an ordinary training tape of the run in which this node did its
-job, so its turn joins the demonstration pool (and the later nodes' turns, as demo_optimizer.py
-judges them).
+the rest of the pipeline runs as usual and the metric scores the result. A try that scores 1 is
+an ordinary successful training tape of the run, so its turns join the demonstration pool.
 """
 
 from __future__ import annotations
@@ -29,8 +27,8 @@ EXAMPLES_PER_STEP = 2
 
 def explore(ctx: Context, spec: AgentSpec, node: NodeSpec, failed_inputs: Sequence[str],
             batch_ids: Sequence[str]) -> list[str]:
-    """Ids of the tries in which the node did its job: tapes of `node` offered another tool, on
-    the failed training examples (outside the minibatch) most like `failed_inputs`."""
+    """Ids of the successful tries: tapes of `node` offered another tool, on the failed training
+    examples (outside the minibatch) most like `failed_inputs`."""
     if len(node.tools) < 2:
         return []
     found: list[str] = []
@@ -41,8 +39,7 @@ def explore(ctx: Context, spec: AgentSpec, node: NodeSpec, failed_inputs: Sequen
             variant = narrowed(spec, node, tool)
             ctx.store.save_spec(variant)
             scored = score_example(ctx, variant, example, "train", "explore")
-            visit = next((v for v in node_visits(scored.tape, spec.name) if v.node == node.name), None)
-            if scored.loss.score >= 1.0 or (visit is not None and _held_answer(visit, example)):
+            if scored.loss.score >= 1.0:
                 found.append(scored.tape.id)
                 break
     return found

@@ -81,15 +81,12 @@ def test_the_first_version_runs_over_the_train_split_before_the_first_step(make_
     assert any(p.optimizer == "demos" and p.valid for p in proposals)  # the bootstrap gave it turns to show
 
 
-def test_a_final_answer_that_missed_a_found_answer_is_shown_corrected(make_ws: MakeWorkspace) -> None:
-    ws = make_ws({**OVERRIDES, "answer": lambda messages: '{"answer": "unknown"}'})
+def test_a_tool_turn_counts_only_if_its_result_held_the_answer(make_ws: MakeWorkspace) -> None:
+    # The answer node guesses right even when the plan's lookup found nothing: that plan turn is no lesson.
+    ws = make_ws({"answer": lambda messages: '{"answer": "42"}'})
     ctx = make_context(ws, train_examples=ARITHMETIC)
     spec = ws.spec("qa")
-    evaluate(ctx, spec, ARITHMETIC, "train", "forward")
-    found = explore(ctx, spec, spec.node("plan"), ["Question: What is 6 times 7?"], batch_ids=["m1"])
-    assert len(found) == 2  # the calculator's result held the answer, though the answer node missed it
-    demos = successful_demos(ctx, spec, "answer", exclude={"m1"})
-    assert sorted(d.example.output for d in demos) == ['{"answer": "108"}', '{"answer": "24"}']
-    assert all(d.example.output.split('"')[3] in d.example.input for d in demos)  # read off the tool result
-    plan = successful_demos(ctx, spec, "plan", exclude={"m1"})
-    assert {d.example_id for d in plan} == {"m2", "m3"} and all("calculator" in d.example.output for d in plan)
+    _, scored = evaluate(ctx, spec, ARITHMETIC[:1], "train", "forward")
+    assert scored[0].loss.score == 1.0
+    assert successful_demos(ctx, spec, "plan", exclude=set()) == []
+    assert [d.example_id for d in successful_demos(ctx, spec, "answer", exclude=set())] == ["m1"]
