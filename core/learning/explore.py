@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from tape_studio.core.learning.context import Context
 from tape_studio.core.learning.datasets import Example
 from tape_studio.core.learning.evaluate import score_example
+from tape_studio.core.learning.forward import forward_tape_id
 from tape_studio.core.learning.guards import words
 from tape_studio.core.learning.metrics import normalize
 from tape_studio.core.learning.visits import NodeVisit, node_visits
@@ -68,11 +69,8 @@ def _failed_here(ctx: Context, spec: AgentSpec, node: NodeSpec, failed_inputs: S
             continue
         visit = next((v for v in node_visits(ctx.store.load_tape(row["id"]), spec.name) if v.node == node.name), None)
         chosen = _tool_of(visit) if visit is not None else None
-        if chosen and not _held_answer(visit, example):  # type: ignore[arg-type]
+        if chosen and not _held_answer(visit, example) and not _tried_before(ctx, spec, node, example, chosen):  # type: ignore[arg-type]
             candidates.append((example, chosen))
-    # Which examples are tried depends only on this step's failures and the committed tapes of
-    # `spec`, never on tries already made: a step redone after a crash tries the very same ones
-    # (their tapes are found by id, so nothing is called twice).
     wanted = [set(words(text)) for text in failed_inputs if text]
 
     def likeness(item: tuple[Example, str]) -> float:
@@ -81,6 +79,19 @@ def _failed_here(ctx: Context, spec: AgentSpec, node: NodeSpec, failed_inputs: S
 
     ranked = sorted(enumerate(candidates), key=lambda pair: (-likeness(pair[1]), pair[0]))
     return [item for _, item in ranked[:EXAMPLES_PER_STEP]]
+
+
+def _tried_before(ctx: Context, spec: AgentSpec, node: NodeSpec, example: Example, chosen: str) -> bool:
+    """Whether a committed earlier step already tried every other tool on `example`.
+
+    Only tapes made before the run's last committed row count: a step redone after a crash
+    finds its own earlier tries by id (no call twice) but chooses exactly as it did the first time."""
+    ids = [forward_tape_id(ctx.run_id, narrowed(spec, node, tool).id, "train", example.id)
+           for tool in node.tools if tool != chosen]
+    rows = ctx.store.query(
+        f"SELECT COUNT(*) AS n FROM tapes WHERE id IN ({','.join('?' * len(ids))}) AND created_at < "
+        "(SELECT MAX(created_at) FROM training_steps WHERE run_id = ?)", (*ids, ctx.run_id))
+    return rows[0]["n"] == len(ids)
 
 
 def _tool_of(visit: NodeVisit) -> str | None:
