@@ -1,7 +1,7 @@
 """Records demo_tapes/training/: one real training run of the qa agent with the embedded model.
 
 Run it after changing a learning prompt or the qa agent; the Train page shows this run on a fresh
-store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 1] [--batch 8]
+store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 2] [--batch 8]
 [--store FOLDER] [--threads 1]
 
 Defaults are the recorded run's settings (see the README's training section for the figures).
@@ -30,7 +30,7 @@ def report(progress: Progress) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "demo_tapes" / "training")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--optimizers", default="demos", help="comma list (default: demos; see the README for why)")
     parser.add_argument("--store", type=Path, default=None,

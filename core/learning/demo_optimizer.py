@@ -101,11 +101,13 @@ def successful_demos(ctx: Context, spec: AgentSpec, node_name: str, exclude: set
     A turn that called a tool counts only if the tool's result held the reference answer: a lucky
     guess after a lookup that found nothing teaches nothing. (Measured on qa: also offering tool
     turns of failed tapes, and final answers corrected to the label, made validation worse.)
-    Ordered by example id, then tape id: a resumed step sees the very same pool."""
+    Ordered by example id, then by when the tape was made (v0's first): a resumed step sees the
+    very same pool, and so does a run of the same configuration under another run id (tape ids
+    are hashes that include the run id, so ordering by them made such runs pick other demos)."""
     rows = ctx.store.query(
         "SELECT id, json_extract(context, '$.example_id') AS example FROM tapes "
         "WHERE json_extract(context, '$.run_id') = ? AND json_extract(context, '$.split') = 'train' "
-        "AND status = 'completed' AND score >= 1.0 ORDER BY example, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
+        "AND status = 'completed' AND score >= 1.0 ORDER BY example, created_at, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
     targets = {e.id: e.target or "" for e in ctx.train_examples}
     demos: list[Demo] = []
     seen: set[str] = set()
