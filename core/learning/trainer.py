@@ -141,6 +141,7 @@ class Trainer:
         return Context(store=self.ws.store, llm=llm, meter=meter, run_id=run.id, metric=dataset.metric, pool=pool,
                        optimizer_model=config.optimizer_model, train_examples=dataset.split("train"),
                        length_caps=caps, token_cap=config.token_cap, skip_solved=config.skip_solved,
+                       tape_tags=(rec.RECORD_TAG,),
                        should_stop=self.should_stop)
 
 
