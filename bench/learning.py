@@ -38,8 +38,10 @@ COUNTRIES = ["France", "Germany", "Italy", "Spain", "Portugal", "Ireland", "Neth
              "Austria", "Poland", "Sweden", "Norway", "Denmark", "Finland", "Greece", "Russia", "Ukraine", "Turkey",
              "Japan", "China", "India", "Thailand", "Vietnam", "Egypt", "Nigeria", "Kenya", "Morocco", "Canada",
              "Brazil", "Argentina", "Chile", "Peru", "Colombia", "Mexico", "Australia"]
-FAILING = {"answer": lambda m: '{"answer": "unknown"}', "edit": lambda m: "Text."}
-"""Every example fails, so every example is back-propagated (the worst case the formula describes)."""
+FAILING = {"plan": lambda m: '{"thought": "Look.", "tool": "lookup", "input": "nothing"}',
+           "answer": lambda m: '{"answer": "unknown"}', "edit": lambda m: "Text."}
+"""Every example fails, so every example is back-propagated (the worst case the formula describes);
+the plan's lookups find nothing, so the plan is the node blamed and the demonstrations explore."""
 
 
 def workspace(folder: Path, latency_s: float = 0.0) -> Workspace:
