@@ -82,10 +82,11 @@ def _failed_here(ctx: Context, spec: AgentSpec, node: NodeSpec, failed_inputs: S
 
 
 def _tried_before(ctx: Context, spec: AgentSpec, node: NodeSpec, example: Example, chosen: str) -> bool:
-    """Whether a committed earlier step already tried every other tool on `example`.
+    """Whether an earlier step already tried every other tool on `example`.
 
-    Only tapes made before the run's last committed row count: a step redone after a crash
-    finds its own earlier tries by id (no call twice) but chooses exactly as it did the first time."""
+    Only tapes made before the run's last committed row was begun count (so the last step's own
+    tries are offered again, free from their stored tapes): a step redone after a crash finds
+    its earlier tries by id (no call twice) but chooses exactly as it did the first time."""
     ids = [forward_tape_id(ctx.run_id, narrowed(spec, node, tool).id, "train", example.id)
            for tool in node.tools if tool != chosen]
     rows = ctx.store.query(
