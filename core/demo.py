@@ -29,7 +29,7 @@ def load_demo_tapes(store: Store, cache: LLMCache | None = None, force: bool = F
         imported += len(tape_files.save_bundle(store, bundle, source=path).imported)
         if cache is not None:
             record_calls(cache, bundle.llm_calls)
-    imported += _load_training_runs(store)
+    imported += _load_training_runs(store, cache)
     store.set_setting(_LOADED_KEY, "1")
     return imported
 
@@ -40,14 +40,16 @@ def training_files() -> list[Path]:
     return sorted(Path(str(e)) for e in folder.iterdir() if e.name.endswith(".json")) if folder.is_dir() else []
 
 
-def _load_training_runs(store: Store) -> int:
-    # Their many LLM calls stay in the store only (not the cache): loading stays quick, and a
-    # finished run needs no replay.
+def _load_training_runs(store: Store, cache: LLMCache | None) -> int:
+    # Their calls go to the cache too: a person who reruns or forks one of the run's tapes in the
+    # studio is answered from the recording instead of waiting minutes for the embedded model.
     from tape_studio.core.learning.bundle import import_run, read_run_bundle
 
     imported = 0
     for path in training_files():
         bundle = read_run_bundle(path)
         import_run(store, bundle, path)
+        if cache is not None:
+            record_calls(cache, bundle.llm_calls)
         imported += len(bundle.tapes)
     return imported

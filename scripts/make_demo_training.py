@@ -1,7 +1,12 @@
 """Records demo_tapes/training/: one real training run of the qa agent with the embedded model.
 
 Run it after changing a learning prompt or the qa agent; the Train page shows this run on a fresh
-store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 2] [--batch 2]
+store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 2] [--batch 8]
+[--store FOLDER] [--threads 1]
+
+Defaults are the recorded run's settings (see the README's training section for the figures).
+On a busy machine with few cores, --threads 1 is much faster: llama.cpp's threads spin while they
+wait for each other, so two of them on two shared cores were measured 5-10x slower than one.
 """
 
 from __future__ import annotations
@@ -26,11 +31,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "demo_tapes" / "training")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--optimizers", default="demos", help="comma list (default: demos; see the README for why)")
     parser.add_argument("--store", type=Path, default=None,
                         help="store folder to use (its cache answers calls already made, e.g. by tape-studio eval)")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads for the embedded model")
     args = parser.parse_args()
+    if args.threads:
+        from tape_studio.core import local_model
+
+        local_model._model = local_model.LocalModel(local_model.model_path(), threads=args.threads)
     folder = args.store or Path(tempfile.mkdtemp(prefix="tape-demo-training-"))
     ws = Workspace(folder / "store.sqlite", mode="cached")
     # Default settings but epochs and minibatch size: what a user gets from `tape-studio train`.

@@ -13,7 +13,7 @@ from tape_studio.studio.terminal import clean
 
 TRAIN_EXAMPLES = """\
 examples:
-  tape-studio train --agent qa --dataset qa --epochs 2 --batch 2
+  tape-studio train --agent qa --dataset qa --epochs 1 --batch 8 --optimizers demos   the recorded demo run
   tape-studio train --agent qa --dataset my_set/ --policy minibatch --optimizers prompt,tool,pipeline
   tape-studio train --resume RUN_ID                  continue after a crash, Ctrl+C or the budget
   tape-studio eval --agent qa@SPEC_ID --dataset qa --split test
@@ -40,7 +40,7 @@ def add_learning_commands(sub: Any, common: argparse.ArgumentParser, llm: argpar
                    "a folder of train/val/test.jsonl, or a JSONL file")
     p.add_argument("--resume", metavar="RUN_ID", help="continue a stored run from its last committed step")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch", type=int, default=2, help="minibatch size")
+    p.add_argument("--batch", type=int, default=8, help="minibatch size (default 8: a gate on fewer examples is mostly ties)")
     p.add_argument("--workers", type=int, default=2, help="threads for model calls")
     p.add_argument("--policy", choices=POLICIES, default="minibatch+val", help="gate policy (default minibatch+val)")
     p.add_argument("--optimizers", default="demos,prompt,tool",

@@ -33,8 +33,9 @@ def _load_diff(store_path: str, a_id: str, b_id: str, a_len: int, b_len: int) ->
 def pick_pair(a_default: str | None) -> tuple[str | None, str | None]:
     """Two pickers for when the address names no pair: B offers A's family first."""
     store = get_workspace().store
+    # A training run's hundreds of tapes are the Train page's; they would crowd out everything else.
     recent = {row.id: f"{row.title or '(untitled)'} · {row.status} · {row.id[:8]}"
-              for row in store.list_tapes(TapeFilter(limit=200))}
+              for row in store.list_tapes(TapeFilter(limit=200, without_tag="training-record"))}
     left, right = st.columns(2)
     a = left.selectbox("Tape A", list(recent), format_func=recent.get, index=None, key="compare_a",
                        placeholder="choose a tape")

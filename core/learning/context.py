@@ -21,7 +21,7 @@ from tape_studio.core.store import Store
 T = TypeVar("T")
 R = TypeVar("R")
 
-AGENT_ROLES = frozenset({"forward", "gate", "eval"})
+AGENT_ROLES = frozenset({"forward", "gate", "eval", "explore"})
 """Roles whose calls the agent itself makes (its own model); the rest are the learning roles."""
 
 
@@ -49,6 +49,9 @@ class Context:
     """Prompt length cap (characters) per node, from the run's first version, against prompt bloat."""
     token_cap: int = 200
     """Aggregated gradients longer than this (estimated tokens) are summarised before the optimizer."""
+    tape_tags: tuple[str, ...] = ()
+    """Extra tags on every forward tape: a training run marks its hundreds of tapes as its own
+    record, so that Browse keeps them out of the way until asked (they are the Train page's)."""
     skip_solved: bool = True
     """Examples with a perfect score get no backward calls: there is nothing to fix."""
     should_stop: Callable[[], bool] | None = None

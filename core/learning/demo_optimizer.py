@@ -5,8 +5,11 @@ own turns in this run's successful training tapes: the exact input the node was 
 output it wrote when the whole example then scored 1. A small model copies what its prompt shows
 it, so a demonstration of the right move on a similar input is the change it can use best.
 
-No model is called. The demonstrations come only from the train split and never from the
-minibatch being gated, so the gate's paired rerun is not judged on examples the candidate was shown.
+The pool is seeded by the first version's forward pass over the whole train split (trainer.py),
+and, for a node that chooses among tools, by exploration (explore.py): failed training examples
+rerun with the node offered another tool. Those reruns are the only model calls made here. The
+demonstrations come only from the train split and never from the minibatch being gated, so the
+gate's paired rerun is not judged on examples the candidate was shown.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.learning.context import Context
+from tape_studio.core.learning.explore import explore
 from tape_studio.core.learning.guards import words
 from tape_studio.core.learning.metrics import normalize
 from tape_studio.core.learning.steps import AggregatedGradient, Loss, Proposal
@@ -73,9 +77,10 @@ def propose_demos(
     """A proposal that adds demonstrations to `node`, chosen to resemble the inputs it failed on."""
     meta = StepMetadata(node="demo_optimizer", agent="trainer")
     current = {(e.input, e.output) for e in node.prompt.examples}
+    failed_inputs = [_given(ctx, visit) for visit in failed]
+    explored = explore(ctx, spec, node, failed_inputs, batch_ids)
     pool = [d for d in successful_demos(ctx, spec, node.name, set(batch_ids))
             if (d.example.input, d.example.output) not in current]
-    failed_inputs = [_given(ctx, visit) for visit in failed]
     chosen = pick_demos(pool, failed_inputs, DEMOS_PER_STEP)
     reasons: list[str] = []
     if not chosen:
@@ -85,47 +90,62 @@ def propose_demos(
     why = f"aggregated gradient: {gradient.text}" if gradient is not None else "the node's turns failed"
     proposal = Proposal(metadata=meta, optimizer="demos", target=node.name, changes=changes,  # type: ignore[arg-type]
                         valid=not reasons, reasons=tuple(reasons), sources=tuple(d.tape_id for d in chosen),
-                        raw=json.dumps({"why": why, "from_examples": [d.example_id for d in chosen]}))
+                        raw=json.dumps({"why": why, "from_examples": [d.example_id for d in chosen],
+                                        "explored_tapes": explored}))
     return proposal, None
 
 
 def successful_demos(ctx: Context, spec: AgentSpec, node_name: str, exclude: set[str]) -> list[Demo]:
     """The node's turns in this run's training tapes that scored 1, minus the examples in `exclude`.
 
-    Ordered by example id, then tape id: a resumed step sees the very same pool."""
+    A turn that called a tool counts only if the tool's result held the reference answer: a lucky
+    guess after a lookup that found nothing teaches nothing. (Measured on qa: also offering tool
+    turns of failed tapes, and final answers corrected to the label, made validation worse.)
+    Ordered by example id, then by when the tape was made (v0's first): a resumed step sees the
+    very same pool, and so does a run of the same configuration under another run id (tape ids
+    are hashes that include the run id, so ordering by them made such runs pick other demos)."""
     rows = ctx.store.query(
         "SELECT id, json_extract(context, '$.example_id') AS example FROM tapes "
         "WHERE json_extract(context, '$.run_id') = ? AND json_extract(context, '$.split') = 'train' "
-        "AND status = 'completed' AND score >= 1.0 ORDER BY example, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
+        "AND status = 'completed' AND score >= 1.0 ORDER BY example, created_at, id LIMIT ?", (ctx.run_id, POOL_LIMIT))
+    targets = {e.id: e.target or "" for e in ctx.train_examples}
     demos: list[Demo] = []
     seen: set[str] = set()
     for row in rows:
+        target = targets.get(str(row["example"]), "")
         if row["example"] in exclude:
             continue
         for visit in node_visits(ctx.store.load_tape(row["id"]), spec.name):
-            demo = _demo(ctx, visit, node_name)
+            if visit.node != node_name or (visit.observation and target and not _holds(visit.observation, target)):
+                continue
+            demo = _demo(ctx, visit)
             if demo is not None and demo.input not in seen:
                 seen.add(demo.input)
                 demos.append(Demo(demo, str(row["example"]), row["id"]))
     return demos
 
 
+def _holds(observation: str, target: str) -> bool:
+    wanted = normalize(target)
+    return bool(wanted) and f" {wanted} " in f" {normalize(observation)} "
+
+
 def pick_demos(pool: Sequence[Demo], failed_inputs: Sequence[str], count: int) -> list[Demo]:
-    """The `count` demos whose inputs share most words with a failed input; one per source example."""
-    failed_words = [set(words(text)) for text in failed_inputs if text]
-
-    def likeness(demo: Demo) -> float:
-        mine = set(words(demo.example.input))
-        return max((len(mine & other) / len(mine | other) for other in failed_words if mine | other), default=0.0)
-
-    ranked = sorted(enumerate(pool), key=lambda item: (-likeness(item[1]), item[0]))
+    """Up to `count` demos, one per source example: each failed input in turn takes the demo
+    whose input shares most words with it, so that different failures get different lessons."""
+    wanted = [set(words(text)) for text in dict.fromkeys(failed_inputs) if text] or [set()]
     chosen: list[Demo] = []
-    for _, demo in ranked:
-        if len(chosen) == count:
-            break
-        if all(demo.example_id != other.example_id for other in chosen):
-            chosen.append(demo)
-    return chosen
+    while True:
+        for target in wanted:
+            free = [d for d in pool if all(d.example_id != other.example_id for other in chosen)]
+            if len(chosen) == count or not free:
+                return chosen
+            chosen.append(max(free, key=lambda demo: (_likeness(demo, target), -pool.index(demo))))
+
+
+def _likeness(demo: Demo, wanted: set[str]) -> float:
+    mine = set(words(demo.example.input))
+    return len(mine & wanted) / len(mine | wanted) if mine | wanted else 0.0
 
 
 def _with_demos(examples: Sequence[Example], new: Sequence[Example]) -> tuple[Example, ...]:
@@ -135,8 +155,8 @@ def _with_demos(examples: Sequence[Example], new: Sequence[Example]) -> tuple[Ex
     return tuple(combined)
 
 
-def _demo(ctx: Context, visit: NodeVisit, node_name: str) -> Example | None:
-    if visit.node != node_name or visit.error or not visit.prompt_id:
+def _demo(ctx: Context, visit: NodeVisit) -> Example | None:
+    if visit.error or not visit.prompt_id:
         return None
     try:
         call = ctx.store.load_llm_call(visit.prompt_id)

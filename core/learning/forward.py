@@ -45,7 +45,8 @@ def is_finished(tape: Tape) -> bool:
 
 def _new_tape(ctx: Context, spec: AgentSpec, example: Example, split: str, role: str, tape_id: str) -> Tape:
     metadata = TapeMetadata(id=tape_id, agent=spec.name, author=spec.name, spec_id=spec.id,
-                            title=example.input[:120], tags=("training" if role != "eval" else "eval", split))
+                            title=example.input[:120],
+                            tags=("training" if role != "eval" else "eval", split, *ctx.tape_tags))
     context = {"run_id": ctx.run_id, "example_id": example.id, "split": split, "role": role}
     return Tape(metadata=metadata, context=context, steps=(Task(text=example.input),))
 

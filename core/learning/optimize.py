@@ -22,17 +22,22 @@ def optimize(
     ctx: Context, spec: AgentSpec, optimizers: Sequence[str], gradients: Sequence[AggregatedGradient],
     failing: Sequence[Tape], losses: Sequence[Loss] = (), batch_ids: Sequence[str] = (),
 ) -> list[tuple[Proposal, LLMCall | None]]:
-    """Proposals for this step: demonstrations for each node the evidence blames (among those
+    """Proposals for this step: demonstrations for the node the evidence blames most (among those
     with a gradient), one prompt per node with a gradient, one for a tool, one for the graph.
     `losses` are the failing tapes' losses, in the same order."""
     jobs: list[Job] = []
     if "demos" in optimizers:
         by_node = {g.node: g for g in gradients}
         blamed = blamed_nodes(spec, list(zip(failing, losses, strict=True)))
-        for node in spec.nodes:
-            if node.name in blamed and node.name in by_node and node_type(node).needs_llm and not node.prompt.is_empty():
-                jobs.append(lambda node=node: propose_demos(ctx, spec, node, by_node[node.name], blamed[node.name],
-                                                            batch_ids))
+        eligible = [(len(blamed[node.name]), n, node) for n, node in enumerate(spec.nodes)
+                    if node.name in blamed and node.name in by_node and node_type(node).needs_llm
+                    and not node.prompt.is_empty()]
+        if eligible:
+            # One node a step, the most blamed (ties: the later one): a candidate that changes two
+            # nodes' examples at once is rejected for the worse change and keeps neither.
+            _, _, node = max(eligible, key=lambda item: (item[0], item[1]))
+            jobs.append(lambda node=node: propose_demos(ctx, spec, node, by_node[node.name], blamed[node.name],
+                                                        batch_ids))
     if "prompt" in optimizers:
         for gradient in gradients:
             node = spec.node(gradient.node)

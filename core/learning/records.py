@@ -82,12 +82,16 @@ class StepRow(BaseModel):
     created_at: datetime = Field(default_factory=utc_now)
 
 
+RECORD_TAG = "training-record"
+"""The tag of every tape a training run makes (records and forward passes); Browse hides them unless asked."""
+
+
 class RecordTape:
     """Collects one update step's records in order, with the calls behind them."""
 
     def __init__(self, tape_id: str, run_id: str, title: str, context: dict[str, JsonValue]) -> None:
         self.metadata = TapeMetadata(id=tape_id, author="trainer", title=title, status="completed",
-                                     tags=("training-record",))
+                                     tags=(RECORD_TAG,))
         self.context = {"run_id": run_id, **context}
         self.steps: list[StepBase] = []
         self.calls: list[LLMCall] = []

@@ -141,6 +141,7 @@ class Trainer:
         return Context(store=self.ws.store, llm=llm, meter=meter, run_id=run.id, metric=dataset.metric, pool=pool,
                        optimizer_model=config.optimizer_model, train_examples=dataset.split("train"),
                        length_caps=caps, token_cap=config.token_cap, skip_solved=config.skip_solved,
+                       tape_tags=(rec.RECORD_TAG,),
                        should_stop=self.should_stop)
 
 
@@ -233,9 +234,18 @@ class _Runner:
         val = self._val_score(spec)
         steps = [r for r in self.state.rows if r.kind == "step" and r.epoch == epoch]
         train = [r.train_score for r in steps if r.train_score is not None]
+        if epoch == 0 and "demos" in self.run.config.optimizers:
+            train = [self._bootstrap(spec)]
         return StepRow(kind="epoch", epoch=epoch, spec_id=spec.id, val_score=val,
                        train_score=mean(train) if train else None,
                        accepted=sum(r.accepted for r in steps), rejected=sum(r.rejected for r in steps))
+
+    def _bootstrap(self, spec: AgentSpec) -> float:
+        """The first version's forward pass over the whole train split, so that the first step
+        already has successful turns to take demonstrations from (bootstrapped demonstrations).
+        Steps that run while this version is still current reuse these very tapes: no call is made twice."""
+        self.ctx.checkpoint("baseline · forward over train (demonstrations)")
+        return evaluate(self.ctx, spec, self.dataset.split("train"), "train", "forward")[0].mean
 
     def _val_score(self, spec: AgentSpec) -> float | None:
         if "val" not in self.dataset.splits:

@@ -10,13 +10,14 @@ from tape_studio.core.catalog import agent_spec, build_agent, build_environment
 from tape_studio.core.cache import LLMCache
 from tape_studio.core.demo import load_demo_tapes, training_files
 from tape_studio.core.learning import records as rec
-from tape_studio.core.learning.bundle import export_run, import_run, read_run_bundle
+from tape_studio.core.learning.bundle import export_run, import_run, read_run_bundle, run_tape_ids
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer
 from tape_studio.core.llm import LLM, record_calls
-from tape_studio.core.loop import run_to_end
+from tape_studio.core.loop import RunEnded, run_to_end
 from tape_studio.core.store import Store
 from tape_studio.core.tape import Tape, TapeMetadata
+from tape_studio.core.workspace import Workspace
 
 
 def test_a_run_survives_export_and_import(make_ws: MakeWorkspace, tmp_path: Path) -> None:
@@ -58,3 +59,18 @@ def test_the_demo_runs_forward_tapes_replay_from_their_recorded_calls(tmp_path: 
     replayed = run_to_end(agent, build_environment(agent), Tape(metadata=TapeMetadata(agent="qa"),
                                                                 steps=recorded.steps[:1])).tape
     assert [s.body() for s in replayed.steps] == [s.body() for s in recorded.steps]
+
+
+def test_rerunning_a_demo_training_tape_is_answered_from_the_cache(tmp_path: Path) -> None:
+    # Replay mode: a call the cache cannot answer is an error, so a completed rerun made no model call.
+    ws = Workspace(tmp_path / "store.sqlite", model="local/smollm2", mode="replay")
+    load_demo_tapes(ws.store, ws.cache)
+    run = rec.list_runs(ws.store)[0]
+    tapes = [t for t in (ws.store.load_tape(i) for i in run_tape_ids(ws.store, run.id))
+             if t.metadata.agent == "qa" and t.metadata.status == "completed"]
+    learned = next((t for t in tapes if t.metadata.spec_id == run.best_spec_id), tapes[0])
+    fork = ws.fork(learned.id, 1)
+    ended = [e for e in ws.resume(fork.id) if isinstance(e, RunEnded)][-1]
+    assert ended.tape.metadata.status == "completed", ended.tape.metadata.error
+    assert ended.new_llm_calls == 0
+    assert [s.body() for s in ended.tape.steps] == [s.body() for s in learned.steps]

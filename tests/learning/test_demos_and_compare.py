@@ -31,7 +31,7 @@ def test_blame_falls_on_the_node_after_the_tool_result_that_held_the_answer(make
 
 def test_demos_come_from_successful_training_turns_outside_the_minibatch(make_ws: MakeWorkspace) -> None:
     ws = make_ws()
-    ctx = make_context(ws)
+    ctx = make_context(ws, train_examples=[*CAPITALS, CURRENCY])
     spec = ws.spec("qa")
     _, scored = evaluate(ctx, spec, [*CAPITALS, CURRENCY], "train", "forward")
     failed = blamed_nodes(spec, [(s.tape, s.loss) for s in scored if s.loss.score < 1.0])["answer"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import pytest
 from learning_helpers import MakeWorkspace
 
 from tape_studio.core.learning import records as rec
 from tape_studio.core.learning.datasets import named_dataset
-from tape_studio.core.learning.fake_roles import TRAINED_RULE
+from tape_studio.core.learning.fake_roles import ROLE_ANSWERS, TRAINED_RULE, Answer
 from tape_studio.core.learning.meter import Budget
 from tape_studio.core.learning.train_config import TrainConfig
 from tape_studio.core.learning.trainer import Trainer, minibatches
@@ -163,3 +166,36 @@ def test_a_completed_run_is_not_run_again(make_ws: MakeWorkspace) -> None:
     run = train(ws)
     again = Trainer(ws).run(run.id)
     assert (again.status, again.summary) == (run.status, run.summary)
+
+
+LOOKS_UP_NOTHING = {"plan": lambda messages: '{"thought": "Look.", "tool": "lookup", "input": "nothing"}'}
+"""A plan whose lookups never find the answer: the plan node is the one blamed, so it explores the calculator."""
+
+
+def counting(seen: list[str], overrides: dict[str, Answer] | None = None) -> dict[str, Answer]:
+    """The fake's answers, each call's messages noted in `seen`: what reached the model (cache hits never do)."""
+    def noted(answer: Answer) -> Answer:
+        return lambda messages: seen.append(json.dumps(messages)) or answer(messages)  # type: ignore[func-returns-value]
+    return {role: noted(answer) for role, answer in {**ROLE_ANSWERS, **(overrides or {})}.items()}
+
+
+@pytest.mark.parametrize("crash_at_call", [165, 180, 182])  # in step 1: backward, then the demos' exploration
+def test_a_run_with_demonstrations_killed_mid_step_repeats_no_model_call(
+    make_ws: MakeWorkspace, crash_at_call: int
+) -> None:
+    # qa (not qa-mini): enough failed examples outside the minibatch for the plan node to explore.
+    config = TrainConfig(agent="qa", dataset="qa", epochs=1, batch_size=8, optimizers=("demos", "prompt", "tool"),
+                         evaluate_test=False)
+    expected: list[str] = []
+    train(make_ws(counting(expected, LOOKS_UP_NOTHING), folder="a"), config)
+    made: list[str] = []
+    ws = make_ws(counting(made, LOOKS_UP_NOTHING), folder="b", crash_at_call=crash_at_call)
+    trainer = Trainer(ws)
+    run_id = trainer.start(config).id
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run(run_id)
+    assert 0 < len(made) < len(expected)
+    assert Trainer(ws).run(run_id).status == "completed"
+    assert Counter(made) == Counter(expected)  # the cut-off step redone: every call made once, as without the kill
+    roles = {role for row in rec.load_rows(ws.store, run_id) for role in row.usage}
+    assert "explore" in roles
