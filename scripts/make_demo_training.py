@@ -2,16 +2,18 @@
 
 Run it after changing a learning prompt or the qa agent; the Train page shows this run on a fresh
 store. Usage: python scripts/make_demo_training.py [--out demo_tapes/training] [--epochs 2] [--batch 8]
-[--store FOLDER] [--threads 1]
+[--store FOLDER] [--threads N]
 
 Defaults are the recorded run's settings (see the README's training section for the figures).
-On a busy machine with few cores, --threads 1 is much faster: llama.cpp's threads spin while they
-wait for each other, so two of them on two shared cores were measured 5-10x slower than one.
+--threads sets TAPE_STUDIO_MODEL_THREADS for this run (the default leaves one core free: llama.cpp's
+threads spin while they wait for each other, so two of them on two shared cores were measured
+5-10x slower than one).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -38,9 +40,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads for the embedded model")
     args = parser.parse_args()
     if args.threads:
-        from tape_studio.core import local_model
+        from tape_studio.core.local_model import THREADS_VARIABLE
 
-        local_model._model = local_model.LocalModel(local_model.model_path(), threads=args.threads)
+        os.environ[THREADS_VARIABLE] = str(args.threads)
     folder = args.store or Path(tempfile.mkdtemp(prefix="tape-demo-training-"))
     ws = Workspace(folder / "store.sqlite", mode="cached")
     # Default settings but epochs and minibatch size: what a user gets from `tape-studio train`.
