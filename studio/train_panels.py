@@ -40,7 +40,7 @@ def no_runs() -> None:
     if asked:
         st.error(plain(f"No training run with id {asked!r}: this store has no training runs yet."))
     st.info("No training runs yet. Start one above, or from a terminal:\n\n"
-            "`tape-studio train --agent qa --dataset qa --epochs 2 --batch 2`")
+            "`tape-studio train --agent qa --dataset qa`")
 
 
 def pick_run(runs: list[TrainingRun]) -> str | None:
@@ -72,11 +72,12 @@ def launch_form(ws: Workspace) -> None:
         agent = left.selectbox("Agent", sorted(spec.name for spec in ws.agents()), key="train_agent")
         dataset = left.selectbox("Dataset", DATASETS.in_order(), key="train_dataset", accept_new_options=True,
                                  help="A registered set (built-in or from a loaded agent source), or the path of a JSONL file or folder of your own.")
-        epochs = middle.number_input("Epochs", 1, 50, 2, key="train_epochs")
-        batch = middle.number_input("Minibatch size", 1, 64, 2, key="train_batch")
+        defaults = TrainConfig(agent="", dataset="")  # the page starts where `tape-studio train` does
+        epochs = middle.number_input("Epochs", 1, 50, defaults.epochs, key="train_epochs")
+        batch = middle.number_input("Minibatch size", 1, 64, defaults.batch_size, key="train_batch")
         workers = middle.number_input("Workers", 1, 16, 2, key="train_workers")
         policy = right.selectbox("Gate policy", POLICIES, index=POLICIES.index("minibatch+val"), key="train_policy")
-        optimizers = right.multiselect("Optimizers", OPTIMIZERS, default=["prompt", "tool"], key="train_optimizers")
+        optimizers = right.multiselect("Optimizers", OPTIMIZERS, default=list(defaults.optimizers), key="train_optimizers")
         budget = right.number_input("Max LLM calls (0: no limit)", 0, 100_000, 0, key="train_budget")
         if st.form_submit_button("Start training", type="primary") and optimizers:
             config = TrainConfig(agent=agent, dataset=dataset, epochs=int(epochs), batch_size=int(batch),

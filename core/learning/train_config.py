@@ -23,7 +23,8 @@ class TrainConfig(BaseModel):
     """A built-in agent, a stored spec id, or NAME@SPEC_ID: the version training starts from."""
     dataset: str
     epochs: int = Field(default=2, ge=1, le=1000)
-    batch_size: int = Field(default=2, ge=1, le=1000)
+    batch_size: int = Field(default=8, ge=1, le=1000)
+    """Minibatch size: a gate on fewer examples is mostly ties."""
     workers: int = Field(default=2, ge=1, le=64)
     """Threads for forward passes, judge, backward and optimizer calls."""
     policy: GatePolicy = "minibatch+val"
