@@ -18,6 +18,8 @@ CHANGE_COLORS = {"same": "#90a4ae", "changed": "#ef6c00", "added": "#2e7d32"}
 SERIES_COLORS = {"train (minibatch mean)": "#1f77b4", "validation": "#ff7f0e"}
 SPEND_COLOR = "#616161"
 EDGE_COLOR = "#607d8b"
+SVG = {"embedOptions": {"renderer": "svg"}}
+"""Drawn as SVG (a few hundred marks at most): its axes and tick labels are elements a browser test can read."""
 
 
 def score_chart(epochs: pd.DataFrame, steps: pd.DataFrame) -> alt.LayerChart:
@@ -52,7 +54,8 @@ def score_chart(epochs: pd.DataFrame, steps: pd.DataFrame) -> alt.LayerChart:
         x=x, y=alt.Y("y:Q", title=label, scale=alt.Scale(zero=True, nice=True), axis=spend_axis), color=color,
         order="order:Q")
     # Scores and step markers share the left axis; only the spend layer gets an axis of its own.
-    return alt.layer(alt.layer(scores, step_marks), spent).resolve_scale(y="independent").properties(height=380)
+    chart = alt.layer(alt.layer(scores, step_marks), spent).resolve_scale(y="independent").properties(height=380)
+    return chart.properties(usermeta=SVG)
 
 
 def _spend(steps: pd.DataFrame, epochs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
