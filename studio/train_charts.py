@@ -106,12 +106,14 @@ def graph_chart(spec: AgentSpec, nodes: dict[str, str], new_edges: set[Edge]) ->
     dots = alt.Chart(points).mark_circle(size=600, opacity=1).encode(
         x="x:Q", y="y:Q", color=change, tooltip=["name:N", "about:N"])
     names = alt.Chart(points).mark_text(dy=-24, fontSize=12).encode(x="x:Q", y="y:Q", text="name:N")
-    return alt.layer(lines, arrows, conditions, dots, names).properties(height=300)
+    # Edges and nodes colour by different fields: each keeps its own scale, and the nodes' has the legend.
+    return alt.layer(lines, arrows, conditions, dots, names).resolve_scale(color="independent").properties(height=300)
 
 
 def _angle(x0: float, y0: float, x1: float, y1: float) -> float:
-    """Degrees clockwise from pointing right, on screen (y grows downwards there): where an arrowhead points."""
-    return math.degrees(math.atan2(-(y1 - y0), x1 - x0)) if (x0, y0) != (x1, y1) else 0.0
+    """Where an arrowhead points, in degrees clockwise from pointing right (screen y grows downwards),
+    measured in data units: the chart's aspect ratio bends it a little."""
+    return math.degrees(math.atan2(y0 - y1, x1 - x0)) % 360 if (x0, y0) != (x1, y1) else 0.0
 
 
 def _layout(spec: AgentSpec) -> dict[str, tuple[float, float]]:

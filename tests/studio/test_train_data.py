@@ -8,6 +8,7 @@ import pandas as pd
 from tape_studio.core.learning.compare import Comparison
 from tape_studio.core.learning.records import StepRow, TrainingRun
 from tape_studio.core.learning.train_config import TrainConfig
+from tape_studio.core.spec import AgentSpec, Edge, NodeSpec
 from tape_studio.studio import train_charts, train_data
 from tape_studio.studio.diff_view import diff_lines, text_lines
 
@@ -67,6 +68,23 @@ def test_a_free_model_gets_a_call_axis_in_whole_numbers() -> None:
     spend = layers(train_charts.score_chart(epochs, steps).to_dict())[-1]
     assert spend["encoding"]["y"]["title"] == "LLM calls (cumulative)"
     assert spend["encoding"]["y"]["axis"]["format"] == ",d" and spend["encoding"]["y"]["axis"]["tickMinStep"] == 1
+
+
+def test_the_graph_colours_what_changed_and_points_each_edge_at_its_target() -> None:
+    back = Edge(source="check", target="plan", when="error")
+    spec = AgentSpec(name="g", entry="plan", nodes=(NodeSpec(name="plan", type="choose_tool", description=HOSTILE),
+                                                   NodeSpec(name="check", type="answer")),
+                     edges=(Edge(source="plan", target="check"), back))
+    chart = train_charts.graph_chart(spec, {"plan": "same", "check": "added"}, {back}).to_dict()
+    lines, arrows, _, dots, _ = layers(chart)
+    heads = chart["datasets"][arrows["data"]["name"]]
+    assert [(h["edge"], h["angle"]) for h in heads] == [("kept", 0.0), ("added", 180.0)]  # right, then back left
+    assert [h["when"] for h in heads] == ["", "error"]
+    nodes = {n["name"]: n for n in chart["datasets"][dots["data"]["name"]]}
+    assert nodes["check"]["change"] == "added" and nodes["plan"]["about"] == f"choose_tool: {HOSTILE}"
+    assert chart["resolve"] == {"scale": {"color": "independent"}}  # node colours keep their own legend
+    scale = dots["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == train_charts.CHANGE_COLORS
 
 
 def test_progress_counts_update_steps_and_epochs_in_words() -> None:
