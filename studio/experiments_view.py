@@ -218,9 +218,11 @@ def report_panel(experiment_id: str) -> None:
 def delta_chart(report: ExperimentReport) -> alt.LayerChart:
     """One bar per scored tape (fork minus original), the mean and its interval as lines."""
     scored = [r for r in report.rows if r.delta is not None]
-    bars = pd.DataFrame({"tape": [r.tape_id[:8] for r in scored], "delta": [r.delta for r in scored],
-                         "sign": ["fixed" if r.delta > 0 else "broken" if r.delta < 0 else "same" for r in scored],  # type: ignore[operator]
-                         "scores": [f"{r.original_score} → {r.fork_score}" for r in scored]})  # Vega's tooltip escapes it
+    deltas = [float(r.delta or 0.0) for r in scored]
+    # The scores go into the tooltip as text: Vega's tooltip escapes it.
+    bars = pd.DataFrame({"tape": [r.tape_id[:8] for r in scored], "delta": deltas,
+                         "sign": ["fixed" if x > 0 else "broken" if x < 0 else "same" for x in deltas],
+                         "scores": [f"{r.original_score} → {r.fork_score}" for r in scored]})
     d = report.aggregate.delta
     band = pd.DataFrame({"low": [d.low], "high": [d.high], "mean": [d.mean], "label": [f"mean {d.mean:+.3f}"]})
     title = "score delta (fork − original)"

@@ -1,7 +1,7 @@
 """The Train page's figures, drawn with Vega-Lite (altair): the browser loads Streamlit's Vega chunk
-(under 1 MB) instead of its plotly one (4.7 MB), which was most of the page's first load. Labels
-come from our own data (ids, node names, numbers). Free text goes into tooltips as it is: Vega's
-tooltip handler escapes it and shows it as text, so escaping it here would show `&lt;` literally."""
+(under 1 MB) instead of its plotly one (4.7 MB). Labels come from our own data (ids, node names,
+numbers). Free text goes into tooltips as it is: Vega's tooltip handler escapes it and shows it as
+text, so escaping it here would show `&lt;` literally."""
 
 from __future__ import annotations
 
