@@ -73,7 +73,9 @@ function poll() {
   setTimeout(clickable, 10);
 })();
 """
-SCORES_CHART = "//*[contains(@class, 'st-key-train_scores')]//*[contains(@class, 'js-plotly-plot')]"
+SCORES_CHART = ("//*[contains(@class, 'st-key-train_scores')]//*[local-name()='svg' and contains(@class, 'marks')]"
+                "//*[contains(@class, 'role-axis-label')]")
+"""The score chart once Vega has drawn its axes' labels (it is drawn as SVG)."""
 BUSY = "return !!document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
 

@@ -4,7 +4,7 @@ when the run commits a unit, so a live run is redrawn and a finished one is serv
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import altair as alt
 import streamlit as st
 
 from tape_studio.core.errors import TapeStudioError
@@ -24,12 +24,12 @@ def stamp(run: TrainingRun, rows: list[StepRow]) -> str:
     return f"{len(rows)}:{run.status}"
 
 
-def score_figure(run_id: str, stamp: str) -> go.Figure:
+def score_figure(run_id: str, stamp: str) -> alt.LayerChart:
     return _score_figure(str(get_workspace().store.path), run_id, stamp)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _score_figure(store_path: str, run_id: str, stamp: str) -> go.Figure:
+def _score_figure(store_path: str, run_id: str, stamp: str) -> alt.LayerChart:
     rows = rec.load_rows(get_workspace().store, run_id)
     return charts.score_chart(data.epoch_frame(rows), data.step_frame(rows))
 

@@ -143,7 +143,8 @@ def scores_panel(run: TrainingRun, rows: list[StepRow], versions: list[Version])
     if epochs.empty:
         st.info("No epoch finished yet.")
         return
-    st.plotly_chart(cache.score_figure(run.id, cache.stamp(run, rows)), key="train_scores")
+    # A chart without selections takes no key in the page, so a keyed container names it (for the browser).
+    st.container(key="train_scores").altair_chart(cache.score_figure(run.id, cache.stamp(run, rows)))
     labels = {v.spec_id: v.label for v in versions if v.adopted}
     epochs.insert(1, "version", [labels.get(spec_id, spec_id) for spec_id in epochs["spec_id"]])
     st.dataframe(epochs.drop(columns=["total_cost"]), hide_index=True, key="train_epochs_table")
@@ -236,7 +237,7 @@ def prompts_panel(versions: list[Version], specs: dict[str, AgentSpec], best: st
         st.text(f"{diff.node} · {diff.component}")
         render_diff(diff_lines(diff.old, diff.new))
     st.subheader("Prompt length per node", divider="gray")
-    st.plotly_chart(charts.length_chart(data.length_frame(versions, specs)), key="train_lengths")
+    st.container(key="train_lengths").altair_chart(charts.length_chart(data.length_frame(versions, specs)))
 
 
 def graph_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
@@ -245,7 +246,7 @@ def graph_panel(versions: list[Version], specs: dict[str, AgentSpec]) -> None:
     spec = specs[chosen.spec_id]
     parent = specs.get(chosen.parent_id or "")
     added, removed = edge_changes(parent, spec)
-    st.plotly_chart(charts.graph_chart(spec, node_changes(parent, spec), added), key="train_graph")
+    st.container(key="train_graph").altair_chart(charts.graph_chart(spec, node_changes(parent, spec), added))
     gone = [n.name for n in parent.nodes if n.name not in {m.name for m in spec.nodes}] if parent else []
     st.text(f"spec {spec.id} · parent {chosen.parent_id or '-'}"
             + (f" · removed nodes: {', '.join(gone)}" if gone else "")

@@ -21,11 +21,18 @@ pytestmark = pytest.mark.browser
 _names = itertools.count()
 
 
+SCORES = ".st-key-train_scores svg.marks"
+
+
 def _ticks(driver: Any, axis: str) -> list[str]:
-    """The tick labels plotly drew on the first chart's `axis` ("xtick", "y2tick")."""
+    """The tick labels Vega drew (as SVG) on the score chart's axis whose aria-label starts with `axis`."""
     return driver.execute_script(
-        "const plot = document.querySelector('.js-plotly-plot');"
-        f"return plot ? Array.from(plot.querySelectorAll('g.{axis} text')).map(t => t.textContent) : [];")
+        f"const plot = document.querySelector('{SCORES}');"
+        "if (!plot) return [];"
+        "const axis = Array.from(plot.querySelectorAll('g.role-axis'))"
+        "  .find(g => (g.getAttribute('aria-label') || '').startsWith(arguments[0]));"
+        "return axis ? Array.from(axis.querySelectorAll('g.role-axis-label text')).map(t => t.textContent) : [];",
+        axis)
 
 
 def _round_steps(ticks: list[int]) -> bool:
@@ -54,11 +61,11 @@ def test_the_train_page_shows_the_score_plot_the_comparison_and_a_coloured_diff(
         driver.get(f"{url}/train?run={run.id}")
         wait_for_text(driver, TEST_LABEL, timeout_s=60)
         assert wait_for_text(driver, "90% interval").is_displayed()
-        WebDriverWait(driver, 30).until(lambda d: _ticks(d, "xtick"))
-        assert _ticks(driver, "xtick") == ["0", "1", "2"]  # whole epochs, no half-epoch ticks
-        calls = [int(tick.replace(",", "")) for tick in _ticks(driver, "y2tick")]
+        WebDriverWait(driver, 30).until(lambda d: _ticks(d, "X-axis"))
+        assert _ticks(driver, "X-axis") == ["0", "1", "2"]  # whole epochs, no half-epoch ticks
+        calls = [int(tick.replace(",", "")) for tick in _ticks(driver, "Y-axis titled 'LLM calls")]
         assert len(calls) >= 2 and _round_steps(calls)  # e.g. 0 / 20 / 40 / 60 / 80, never 43 / 64 / 85
-        driver.execute_script("document.querySelector('.js-plotly-plot').scrollIntoView()")
+        driver.execute_script(f"document.querySelector('{SCORES}').scrollIntoView()")
         driver.save_screenshot(str(tmp_path / "scores.png"))
         driver.find_element(By.XPATH, "//*[@role='tab'][.//*[text()='Accepted changes'] or text()='Accepted changes']").click()
         wait_for_text(driver, "made by the prompt + tool docs optimizers")

@@ -42,7 +42,8 @@ def test_launching_an_experiment_shows_its_report_and_plot(tmp_path: Path) -> No
         wait_for_text(driver, "Report · completed", timeout_s=120)
         body = driver.find_element(By.TAG_NAME, "body")
         assert "Scored / skipped\n2 / 0" in body.text, body.text[-1500:]
-        WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
+        WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".st-key-exp_chart .marks"))
         assert wait_for_text(driver, "Fixed / broken / same").is_displayed()
+        driver.execute_script("document.querySelector('.st-key-exp_chart').scrollIntoView()")
         driver.save_screenshot(str(tmp_path / "experiment.png"))
     assert (tmp_path / "experiment.png").stat().st_size > 10_000

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from experiment_helpers import fake_workspace, run_tapes
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from tape_studio.core.experiments.records import list_experiments
@@ -47,6 +49,11 @@ def test_define_check_plan_launch_and_report(studio_store: Path) -> None:
     assert labels["Fixed / broken / same"] == "0 / 2 / 1" and labels["Scored / skipped"] == "3 / 0"
     rows = at.dataframe[-1].value
     assert list(rows["state"]) == ["done"] * 3 and list(rows["delta"]) == [-1.0, -1.0, 0.0]
+    chart = at.get("vega_lite_chart")[0].proto  # the per-tape delta plot, drawn with Vega-Lite
+    bars = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.datasets}[
+        json.loads(chart.spec)["layer"][1]["data"]["name"]]
+    assert list(bars["delta"]) == [-1.0, -1.0, 0.0] and list(bars["sign"]) == ["broken", "broken", "same"]
+    assert list(bars["tape"]) == [tape[:8] for tape in rows["tape"]]
 
 
 def test_a_bad_rule_is_one_line_on_the_page(studio_store: Path) -> None:

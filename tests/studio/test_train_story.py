@@ -4,17 +4,17 @@ examples and accepted changes linked to their tapes, plain words, an unknown `?r
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import math
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
 import pandas as pd
 import pytest
 import streamlit
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 from studio_helpers import unescaped
 
@@ -60,11 +60,10 @@ def link(url: str) -> tuple[str, dict[str, str]]:
     return parts.path, {key: values[0] for key, values in parse_qs(parts.query).items()}
 
 
-def values(encoded: object) -> list[float]:
-    """A plotly trace's numbers (plotly sends them as typed arrays, base64-encoded)."""
-    if isinstance(encoded, dict):
-        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
-    return list(encoded)  # type: ignore[call-overload]
+def chart(at: AppTest, nth: int = 0) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The nth Vega-Lite chart on the page: its spec, and its datasets by name (sent as Arrow)."""
+    proto = at.get("vega_lite_chart")[nth].proto
+    return json.loads(proto.spec), {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in proto.datasets}
 
 
 def table(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
@@ -79,14 +78,16 @@ def shown(at: AppTest) -> str:
 def test_the_score_plot_has_whole_epoch_ticks_and_a_call_axis_in_whole_numbers(run: rec.TrainingRun) -> None:
     at = train_page()
     assert not at.exception
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert figure["layout"]["xaxis"]["dtick"] == 1 and figure["layout"]["xaxis"]["tickformat"] == "d"
-    assert figure["layout"]["yaxis2"]["title"]["text"] == "LLM calls (cumulative)"  # the fake model is free
-    assert figure["layout"]["yaxis2"]["tickformat"] == ",d" and figure["layout"]["yaxis2"]["type"] == "linear"
-    validation = next(trace for trace in figure["data"] if trace["name"] == "validation")
-    assert values(validation["x"]) == [0, 1, 2]
+    spec, datasets = chart(at)
+    scores, spend = spec["layer"][0]["layer"][0], spec["layer"][1]
+    assert scores["encoding"]["x"]["axis"] == {"values": [0, 1, 2], "format": "d"}
+    assert spend["encoding"]["y"]["title"] == "LLM calls (cumulative)"  # the fake model is free
+    assert spend["encoding"]["y"]["axis"]["format"] == ",d" and spend["encoding"]["y"]["type"] == "quantitative"
+    lines = datasets[scores["data"]["name"]]
+    validation = lines[lines["series"] == "validation"]
+    assert validation["x"].tolist() == [0, 1, 2]
     val_rows = [r.val_score for r in rec.load_rows(train_cache.get_workspace().store, run.id, "epoch")]
-    assert values(validation["y"]) == val_rows
+    assert validation["score"].tolist() == val_rows
 
 
 def test_the_headline_gives_v0_against_the_best_on_validation_and_test(run: rec.TrainingRun) -> None:
