@@ -11,7 +11,7 @@ from tape_studio.studio import train_cache as cache
 from tape_studio.studio import train_data as data
 from tape_studio.studio import train_panels as panels
 from tape_studio.studio import train_story as story
-from tape_studio.studio.state import get_workspace
+from tape_studio.studio.state import TRAIN_TAB, get_workspace
 
 ws = get_workspace()
 st.title("Train")
@@ -39,18 +39,18 @@ node_order = tuple(node.name for node in specs[run.spec_id].nodes)
 stamp = cache.stamp(run, rows)
 
 story.headline(run, versions, stamp)
-tabs = st.tabs(["Scores", "Compare versions", "Accepted changes", "Gradients", "Prompts", "Graph", "Cost per role"])
-with tabs[0]:
-    panels.scores_panel(run, rows, versions)
-with tabs[1]:
-    story.compare_panel(run, versions, stamp)
-with tabs[2]:
-    story.changes_panel(data.accepted_changes(versions, rows, specs), node_order)
-with tabs[3]:
-    panels.gradients_panel(ws, rows, list(node_order))
-with tabs[4]:
-    panels.prompts_panel(versions, specs, story.best_label(run, versions))
-with tabs[5]:
-    panels.graph_panel(versions, specs)
-with tabs[6]:
-    panels.usage_panel(run, rows)
+# Only the open tab is drawn (a tab switch reruns the page): the browser drew every tab's tables
+# and code blocks before the first one showed, over a second of the Train page's first paint.
+panes = {
+    "Scores": lambda: panels.scores_panel(run, rows, versions),
+    "Compare versions": lambda: story.compare_panel(run, versions, stamp),
+    "Accepted changes": lambda: story.changes_panel(data.accepted_changes(versions, rows, specs), node_order),
+    "Gradients": lambda: panels.gradients_panel(ws, rows, list(node_order)),
+    "Prompts": lambda: panels.prompts_panel(versions, specs, story.best_label(run, versions)),
+    "Graph": lambda: panels.graph_panel(versions, specs),
+    "Cost per role": lambda: panels.usage_panel(run, rows),
+}
+for tab, draw in zip(st.tabs(list(panes), key=TRAIN_TAB, on_change="rerun"), panes.values()):
+    if tab.open:
+        with tab:
+            draw()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tape_studio.core.learning.trainer import Trainer
 from tape_studio.core.settings import ModelSettings, save_settings
 from tape_studio.core.workspace import Workspace
 from tape_studio.studio import train_runner
+from tape_studio.studio.state import TRAIN_TAB
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN_PAGE = str(ROOT / "pages" / "train.py")
@@ -40,6 +42,16 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.text, *at.code))
 
 
+TABS = ("Scores", "Compare versions", "Accepted changes", "Gradients", "Prompts", "Graph", "Cost per role")
+
+
+def each_tab(at: AppTest) -> Iterator[AppTest]:
+    """The page with each tab open in turn, as a person clicks through them (only the open one is drawn)."""
+    for name in TABS:
+        at.session_state[TRAIN_TAB] = name
+        yield at.run()
+
+
 def test_without_runs_the_page_offers_the_form_and_the_command(ws: Workspace) -> None:
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=30).run()
     assert not at.exception
@@ -52,24 +64,32 @@ def test_a_run_shows_scores_gradients_prompt_diff_and_cost(ws: Workspace) -> Non
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=60).run()
     assert not at.exception
     assert at.query_params["run"] == run.id
-    shown = texts(at)
-    assert "Finished: every epoch ran and the test split was scored." in shown
+    assert "Finished: every epoch ran and the test split was scored." in texts(at)
+    epochs = next(frame.value for frame in at.dataframe if "val" in frame.value.columns)
+    assert list(epochs["epoch"]) == [0, 1, 2] and list(epochs["version"]) == ["v0", "v1", "v1"]
+    assert not [frame for frame in at.dataframe if "role" in frame.value.columns]  # only the open tab is drawn
+    shown, tables = "", []
+    for tab in each_tab(at):
+        assert not tab.exception
+        shown += texts(tab)
+        tables += [frame.value for frame in tab.dataframe]
+        if tab.session_state[TRAIN_TAB] == "Prompts":  # v0 → v1, coloured, sentence by sentence
+            diffs = [c.value for c in tab.code if c.language == "diff"]
+            assert any("+Always calculate arithmetic with the calculator." in d.splitlines() for d in diffs)
     assert "qa-train-" in shown and "score 0.00" in shown  # the minibatch's losses head the grid
     assert "aggregated (what the optimizer read)" in shown
-    diffs = [c.value for c in at.code if c.language == "diff"]  # v0 → v1, coloured, sentence by sentence
-    assert any("+Always calculate arithmetic with the calculator." in d.splitlines() for d in diffs)
-    tables = [frame.value for frame in at.dataframe]
     usage = next(table for table in tables if "role" in table.columns)
     assert set(usage["role"]) >= {"forward", "backward", "prompt_optimizer"}
-    epochs = next(table for table in tables if "val" in table.columns)
-    assert list(epochs["epoch"]) == [0, 1, 2] and list(epochs["version"]) == ["v0", "v1", "v1"]
 
 
 def test_model_text_is_drawn_as_text_only(ws: Workspace) -> None:
     trained(ws)
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=60).run()
-    assert HOSTILE in texts(at)
-    assert all(HOSTILE not in str(m.value) for m in at.markdown)
+    shown = ""
+    for tab in each_tab(at):
+        shown += texts(tab)
+        assert all(HOSTILE not in str(m.value) for m in tab.markdown)
+    assert HOSTILE in shown
 
 
 def test_the_run_in_the_url_is_the_one_shown(ws: Workspace) -> None:
@@ -98,7 +118,8 @@ def test_a_gradient_opens_its_forward_tape_step_on_the_tape_page(ws: Workspace) 
     run = trained(ws)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("../pages/train.py").run()
-    next(b for b in at.button if b.label == "Forward step").click().run()
+    at.session_state[TRAIN_TAB] = "Gradients"
+    next(b for b in at.run().button if b.label == "Forward step").click().run()
     assert not at.exception
     forward = at.query_params["tape"]
     assert forward in rec.load_rows(ws.store, run.id, "step")[0].forward_tape_ids

@@ -29,6 +29,7 @@ from tape_studio.core.learning.trainer import Trainer
 from tape_studio.core.store import Store
 from tape_studio.core.workspace import Workspace
 from tape_studio.studio import train_cache, train_charts, train_data
+from tape_studio.studio.state import TRAIN_TAB
 from tape_studio.studio.train_story import TEST_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,10 +48,17 @@ def run(ws: Workspace) -> rec.TrainingRun:
     return trainer.run(trainer.start(TrainConfig(agent="qa", dataset="qa-mini", epochs=2, batch_size=4)).id)
 
 
-def train_page(**query: str) -> AppTest:
+def train_page(tab: str = "Scores", **query: str) -> AppTest:
+    """The page with `tab` open (only the open tab is drawn)."""
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=60)
     for key, value in query.items():
         at.query_params[key] = value
+    at.session_state[TRAIN_TAB] = tab
+    return at.run()
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state[TRAIN_TAB] = tab
     return at.run()
 
 
@@ -101,12 +109,13 @@ def test_the_headline_gives_v0_against_the_best_on_validation_and_test(run: rec.
     compared = summary["v0_vs_best"]["test"]  # type: ignore[index]
     assert f"90% interval {compared['low']:+.2f} to {compared['high']:+.2f}" in shown(at)  # type: ignore[index]
     assert "validation (chooses the best)" in metrics
-    assert at.selectbox(key="train_diff_new").value == "v1" == at.selectbox(key="train_cmp_b").value  # the best
+    assert open_tab(at, "Prompts").selectbox(key="train_diff_new").value == "v1"  # the best
+    assert open_tab(at, "Compare versions").selectbox(key="train_cmp_b").value == "v1"
     assert rec.load_rows(train_cache.get_workspace().store, run.id)[1].candidate_spec_id == run.best_spec_id
 
 
 def test_flipped_examples_link_to_both_forward_tapes_and_their_comparison(ws: Workspace, run: rec.TrainingRun) -> None:
-    at = train_page()
+    at = train_page("Compare versions")
     flips = table(at, "change", 1)  # validation's, then test's
     expected = (run.summary or {})["v0_vs_best"]["test"]  # type: ignore[index]
     assert set(flips[flips["change"] == "fixed"]["example"]) == set(expected["fixed"]) != set()  # type: ignore[index]
@@ -121,7 +130,7 @@ def test_flipped_examples_link_to_both_forward_tapes_and_their_comparison(ws: Wo
 
 
 def test_any_two_versions_can_be_compared_and_unscored_ones_say_so(run: rec.TrainingRun) -> None:
-    at = train_page()
+    at = train_page("Compare versions")
     at.selectbox(key="train_cmp_a").set_value("v1")
     at.selectbox(key="train_cmp_b").set_value("v0").run()
     assert not at.exception
@@ -136,7 +145,7 @@ def test_any_two_versions_can_be_compared_and_unscored_ones_say_so(run: rec.Trai
 
 def test_an_accepted_change_shows_its_diff_its_optimizers_and_the_gradients_behind_it(
         ws: Workspace, run: rec.TrainingRun) -> None:
-    at = train_page()
+    at = train_page("Accepted changes")
     assert not at.exception
     row = next(r for r in rec.load_rows(ws.store, run.id, "step") if r.decision == "accepted")
     assert row.changed_by == ("prompt", "tool")
@@ -199,10 +208,15 @@ def test_reruns_reuse_the_figure_the_comparisons_and_the_record_grids(
     monkeypatch.setattr(train_cache, "compare_on_splits", counted("compare", train_cache.compare_on_splits))
     monkeypatch.setattr(train_data, "gradient_grid", counted("grid", train_data.gradient_grid))
     at = train_page()
+    assert counts == {"figure": 1, "compare": 1, "grid": 0}  # the headline's v0 → best; no grid on Scores
+    at.run()
+    open_tab(at, "Compare versions")  # the picker shows v0 → best too: the headline's comparison
+    open_tab(at, "Gradients")
     first = dict(counts)
-    assert first == {"figure": 1, "compare": 1, "grid": 1}  # headline and picker both show v0 → best
+    assert first == {"figure": 1, "compare": 1, "grid": 1}
     at.run()
-    at.run()
+    open_tab(at, "Scores")
+    open_tab(at, "Gradients")
     assert not at.exception and counts == first
 
 
@@ -215,7 +229,7 @@ def test_an_imported_run_shows_v0_against_the_best_with_its_scores(
     streamlit.cache_data.clear()
     imported = Store(tmp_path / "imported.sqlite")
     import_run(imported, read_run_bundle(tmp_path / "run.json"), "run.json")
-    at = train_page(run=run.id)
+    at = train_page("Compare versions", run=run.id)
     assert not at.exception
     compared = (run.summary or {})["v0_vs_best"]["test"]  # type: ignore[index]
     assert at.metric[1].value == f"{compared['b_score']:.2f}"  # type: ignore[index]
