@@ -100,6 +100,10 @@ def main() -> int:
         driver.get(f"{url}/settings")
         wait_for_text(driver, "LLM cache")
         shoot(driver, args.out, "settings")
+
+        driver.get(f"{url}/train")  # the recorded demo run: v0 against the best, and the score per epoch
+        wait_for_text(driver, "chooses the best")
+        shoot(driver, args.out, "train")
     return 0
 
 
