@@ -48,8 +48,11 @@ def test_a_run_killed_mid_way_resumes_to_completion_without_losing_steps(tmp_pat
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
         if store.exists():
-            with sqlite3.connect(store) as conn:
-                before = conn.execute("SELECT tape_id, idx, data FROM steps ORDER BY idx").fetchall()
+            try:
+                with sqlite3.connect(store) as conn:
+                    before = conn.execute("SELECT tape_id, idx, data FROM steps ORDER BY idx").fetchall()
+            except sqlite3.OperationalError:  # the file is there, its tables not yet (migrations under way)
+                before = []
             if len(before) >= 2:  # the task and the draft: the edit node is still to come
                 break
         time.sleep(0.05)
