@@ -4,6 +4,7 @@ cost preview, jumps, notes, and sessions that stay apart."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from studio_helpers import Demo, bodies, button, finish_runs, page, shown_text
@@ -121,6 +122,10 @@ def test_stop_ends_a_running_rerun(demo: Demo) -> None:
     button(at, "Start").click().run()
     fork_id = at.query_params["tape"]
     assert at.button(key=f"stop_{fork_id}")  # the live panel is up while the run lasts
+    live = REGISTRY.get(at.session_state[SESSION_ID], fork_id)
+    deadline = time.monotonic() + 10  # Stop during the first model call, as a person would click it
+    while live is not None and not live.in_flight and not live.done and time.monotonic() < deadline:
+        time.sleep(0.02)
     at.button(key=f"stop_{fork_id}").click().run()
     at = finish_runs(at)
     assert not at.exception
