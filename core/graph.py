@@ -118,7 +118,7 @@ def agent_graph(specs: Sequence[AgentSpec], trail: Sequence[TrailRow], current: 
     edges: list[GraphEdge] = []
     band = 0
     for spec in specs:
-        columns = _columns(spec)
+        columns = node_columns(spec)
         placed = _place(spec.name, [(node.name, node.type, columns[node.name]) for node in spec.nodes], band)
         off_spec = [name for agent, name in figures if agent == spec.name and name not in columns]
         placed += _place(spec.name, [(name, "", max(columns.values()) + 1) for name in off_spec], band)
@@ -152,8 +152,9 @@ def next_visit(node: GraphNode, cursor: int) -> int | None:
     return node.visits[0] if node.visits else None
 
 
-def _columns(spec: AgentSpec) -> dict[str, int]:
-    # Breadth first from the entry; nodes no edge reaches stand in a column after the rest.
+def node_columns(spec: AgentSpec) -> dict[str, int]:
+    """Each node's distance from the entry along the edges (breadth first); nodes no edge reaches
+    stand in a column after the rest. Both drawings of a graph (here, the Train page's) lay out by it."""
     columns = {spec.entry: 0}
     queue = [spec.entry]
     while queue:

@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -219,16 +220,23 @@ def _record(
     )
 
 
-def record_calls(cache: LLMCache, calls: list[LLMCall]) -> int:
-    """Seeds a cache with recorded calls (e.g. those exported with tapes) so replay can use them."""
+def recorded_response(call: LLMCall) -> CachedResponse:
+    """The cache entry a recorded call stands for (its request is `call.request()`)."""
+    return CachedResponse(output=call.output, prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens)
+
+
+def record_calls(cache: LLMCache, calls: Iterable[LLMCall], replace: bool = True) -> int:
+    """Seeds a cache with recorded calls (e.g. those exported with tapes) so replay can use them.
+
+    With `replace=False` an entry the cache already has is kept. Calls that failed are skipped."""
     seeded = 0
     for call in calls:
         if call.error:
             continue
-        response = CachedResponse(
-            output=call.output, prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens
-        )
-        cache.put(call.request(), response)
+        request = call.request()
+        if not replace and cache.get(request) is not None:
+            continue
+        cache.put(request, recorded_response(call))
         seeded += 1
     return seeded
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 import altair as alt
 import pandas as pd
 
+from tape_studio.core.graph import node_columns
 from tape_studio.core.spec import AgentSpec, Edge
 
 DECISION_COLORS = {"accepted": "#2e7d32", "rejected": "#c62828", "no_candidate": "#9e9e9e", "solved": "#1565c0"}
@@ -117,15 +118,7 @@ def _angle(x0: float, y0: float, x1: float, y1: float) -> float:
 
 
 def _layout(spec: AgentSpec) -> dict[str, tuple[float, float]]:
-    depth = {spec.entry: 0}
-    frontier = [spec.entry]
-    while frontier:
-        current = frontier.pop(0)
-        for edge in spec.edges:
-            if edge.source == current and edge.target not in depth:
-                depth[edge.target] = depth[current] + 1
-                frontier.append(edge.target)
     layers: dict[int, list[str]] = defaultdict(list)
-    for node in spec.nodes:
-        layers[depth.get(node.name, max(depth.values()) + 1)].append(node.name)
+    for name, column in node_columns(spec).items():
+        layers[column].append(name)
     return {name: (float(layer), float(-row)) for layer, names in layers.items() for row, name in enumerate(names)}

@@ -13,31 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tape_studio.core.cache import CachedResponse, LLMCache, LLMRequest
-from tape_studio.core.llm import LLMCall
+from tape_studio.core.llm import LLMCall, record_calls, recorded_response
 
 
 def recorded_entries(calls: Iterable[LLMCall]) -> dict[str, tuple[LLMRequest, CachedResponse]]:
     """Request key -> (request, response) for the calls that got an answer."""
-    entries: dict[str, tuple[LLMRequest, CachedResponse]] = {}
-    for call in calls:
-        if call.error:
-            continue
-        request = call.request()
-        entries[request.key()] = (request, CachedResponse(output=call.output, prompt_tokens=call.prompt_tokens,
-                                                          completion_tokens=call.completion_tokens))
-    return entries
+    return {(request := call.request()).key(): (request, recorded_response(call)) for call in calls if not call.error}
 
 
 def seed_cache(cache: LLMCache | None, calls: Iterable[LLMCall]) -> int:
     """Adds the recorded answers the cache lacks (an entry it has is never replaced); how many were added."""
-    if cache is None:
-        return 0
-    added = 0
-    for request, response in recorded_entries(calls).values():
-        if cache.get(request) is None:
-            cache.put(request, response)
-            added += 1
-    return added
+    return record_calls(cache, calls, replace=False) if cache is not None else 0
 
 
 class WithRecorded(LLMCache):
