@@ -243,7 +243,9 @@ def _report_run(ws: Any, ended: RunEnded, as_json: bool) -> int:
         }, indent=2))
     else:
         tokens = sum(c.prompt_tokens + c.completion_tokens for c in calls)
-        print(f"tape {tape.id}: {label(tape.metadata.status)} ({ended.reason}); {len(tape.steps)} steps, "
+        status = label(tape.metadata.status)
+        why = f" ({ended.reason})" if ended.reason != tape.metadata.status else ""  # "paused (stopped)", not "completed (completed)"
+        print(f"tape {tape.id}: {status}{why}; {len(tape.steps)} steps, "
               f"{plural(len(calls), 'LLM call')} ({ended.new_llm_calls} new), {tokens} tokens")
         if tape.metadata.error:
             print(f"error: {clean(tape.metadata.error)}")
