@@ -18,10 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
+from tape_studio.core.checkpoints import BACKSTOP_PAGES, Checkpointer
 from tape_studio.core.errors import NotFoundError
 from tape_studio.core.leases import LeaseHeld, held_by_other, tape_subject
 from tape_studio.core.llm import LLMCall
 from tape_studio.core.migrations import MIGRATIONS, newer_than_this_version, statements
+from tape_studio.core.search_index import forget_steps, index_written, snippet, stored_run, text_match
 from tape_studio.core.spec import AgentSpec
 from tape_studio.core.store_faults import StoreError, guarded
 from tape_studio.core.tape import (
@@ -99,9 +101,13 @@ class Store:
         self._local = threading.local()
         self.refusal = ""
         """Why this version must not write the store (a newer one made it); reads still work."""
+        self._checkpointer = Checkpointer(self.path)
         with guarded(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
+        # From migration 9 on, the store indexes for search what it writes; before it (only tests
+        # of upgrades write such a store) triggers did.
+        self._indexes_writes = not self.refusal and self.schema_version() >= 9
 
     # --- connection and schema ---------------------------------------------------------------
 
@@ -115,6 +121,7 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # the Checkpointer's thread copies the log
             self._local.conn = conn
         return conn
 
@@ -134,6 +141,7 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        self._checkpointer.wake()
 
     def _migrate(self) -> None:
         with self.transaction() as conn:
@@ -172,25 +180,27 @@ class Store:
         self, tapes: Iterable[Tape], calls: Iterable[LLMCall] = (), specs: Iterable[AgentSpec] = ()
     ) -> None:
         """Like save_tape for many tapes, all in one transaction (an import is whole or absent)."""
-        with self.transaction() as conn, _bulk_indexed(conn) as added:
+        tapes = list(tapes)
+        with self.transaction() as conn:
             for spec in specs:
                 _insert_spec(conn, spec)
             conn.executemany("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (_call_row(call) for call in calls))
-            for tape in tapes:
-                _upsert_tape(conn, tape)
-                # Stored steps never change, so only those past the stored length need writing:
-                # resuming a long tape costs what it adds, not what it already has.
-                stored = conn.execute("SELECT COUNT(*) FROM steps WHERE tape_id = ?", (tape.id,)).fetchone()[0]
-                added.append((tape.id, stored))
-                if stored == len(tape.steps):
-                    continue
+            # Stored steps never change, so only those past the stored length need writing:
+            # resuming a long tape costs what it adds, not what it already has.
+            stored = _stored_lengths(conn, [tape.id for tape in tapes])
+            now = utc_now().isoformat()
+            conn.executemany(_UPSERT_TAPE, (_tape_row(tape, now) for tape in tapes))
+            grown = {tape.id: (tape, stored.get(tape.id, 0)) for tape in tapes if stored.get(tape.id, 0) < len(tape.steps)}
+            runs = []
+            for tape, start in grown.values():
                 tape_id, steps = tape.id, tape.steps
-                conn.executemany(
-                    "INSERT OR IGNORE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (_step_row(tape_id, index, steps[index]) for index in range(stored, len(steps))),
-                )
-                _refresh_totals(conn, tape.id)
+                rows = [_step_row(tape_id, index, steps[index]) for index in range(start, len(steps))]
+                conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                runs.append((tape.id, start, [row[8] for row in rows]))
+            _refresh_totals(conn, (tape for tape, _ in grown.values()))
+            if self._indexes_writes:
+                index_written(conn, (tape.id for tape in tapes if tape.id not in stored), runs)
 
     def append_step(self, tape_id: str, index: int, step: StepBase, call: LLMCall | None = None) -> None:
         """Durably adds one step (and the call that made it) in a single transaction."""
@@ -203,7 +213,10 @@ class Store:
                     "SELECT 1 FROM steps WHERE prompt_id = ? AND tape_id = ? AND prompt_id != ''",
                     (call.prompt_id, tape_id),
                 ).fetchone() is None
-            conn.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _step_row(tape_id, index, step))
+            row = _step_row(tape_id, index, step)
+            conn.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if self._indexes_writes:
+                index_written(conn, (), [(tape_id, index, [row[8]])])
             conn.execute(
                 """UPDATE tapes SET n_steps = ?, updated_at = ?,
                    n_llm_calls = n_llm_calls + ?, prompt_tokens = prompt_tokens + ?,
@@ -226,7 +239,10 @@ class Store:
         with self.transaction() as conn:
             for call in calls:
                 _insert_call(conn, call)
+            new_tape = not self.has_tape(tape.id)
             _upsert_tape(conn, tape)
+            if new_tape and self._indexes_writes:
+                index_written(conn, [tape.id], ())
             # A derived tape's context and start change as pieces arrive (an ordinary upsert keeps them).
             conn.execute("UPDATE tapes SET context = ?, created_at = ? WHERE id = ?",
                          (None if tape.context is None else json.dumps(tape.context), tape.metadata.created_at.isoformat(),
@@ -236,15 +252,13 @@ class Store:
             keep = next((n for n, (a, b) in enumerate(zip(stored, new, strict=False)) if a != b), min(len(stored), len(new)))
             if keep == len(stored) == len(new):
                 return keep
-            docs = "SELECT id FROM search_docs WHERE tape_id = ? AND idx >= ?"
-            conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({docs})", (tape.id, keep))
-            conn.execute("DELETE FROM search_docs WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
+            unindexed = forget_steps(conn, tape.id, keep)
             conn.execute("DELETE FROM steps WHERE tape_id = ? AND idx >= ?", (tape.id, keep))
-            with _bulk_indexed(conn) as added:
-                added.append((tape.id, keep))
-                conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 (_step_row(tape.id, n, tape.steps[n]) for n in range(keep, len(tape.steps))))
-            _refresh_totals(conn, tape.id)
+            conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (_step_row(tape.id, n, tape.steps[n]) for n in range(keep, len(tape.steps))))
+            if self._indexes_writes:
+                index_written(conn, (), [stored_run(conn, tape.id, unindexed)])
+            _refresh_totals(conn, [tape])
             return keep
 
     def set_status(self, tape_id: str, status: TapeStatus, error: str = "", result: JsonValue = None) -> None:
@@ -320,7 +334,7 @@ class Store:
         cut to a window of `around` characters each side of the match: what a search shows."""
         if not tape_ids or not text:
             return {}
-        clause, param = _text_match(text)
+        clause, param = text_match(text)
         marks = ",".join("?" * len(tape_ids))
         rows = self._connection().execute(
             f"SELECT d.tape_id, f.text FROM search_fts f JOIN search_docs d ON d.id = f.rowid "
@@ -328,7 +342,7 @@ class Store:
         found: dict[str, str] = {}
         for tape_id, doc in rows:
             if tape_id not in found:
-                found[tape_id] = _window(doc, text, around)
+                found[tape_id] = snippet(doc, text, around)
         return found
 
     def count_tapes(self, where: TapeFilter | None = None) -> int:
@@ -480,51 +494,32 @@ def _call_row(call: LLMCall) -> tuple[Any, ...]:
             int(call.cached), call.error, call.created_at.isoformat(), call.model_dump_json())
 
 
-@contextmanager
-def _bulk_indexed(conn: sqlite3.Connection) -> Iterator[list[tuple[str, int]]]:
-    """Inside a write transaction: the search triggers stand aside (migration 7) while the block
-    writes tapes and steps; the caller lists (tape id, first new step index) for each tape it
-    wrote, and their titles and steps are indexed afterwards in a few set-wise statements, which
-    is the same index the triggers build, several times faster. On an error the transaction
-    rolls back with the block, marker row included."""
-    added: list[tuple[str, int]] = []
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_bulk'").fetchone() is None:
-        yield added  # a schema from before migration 7 (tests of upgrades write one): the triggers index
-        return
-    mark = conn.execute("SELECT COALESCE(MAX(id), 0) FROM search_docs").fetchone()[0]
-    conn.execute("INSERT INTO search_bulk VALUES (1)")
-    yield added
-    conn.execute("DELETE FROM search_bulk")
-    # A doc row per new title and step (rows that have one, e.g. steps an INSERT OR IGNORE kept, are skipped),
-    # numbered in the order the triggers would have numbered them: the title first, then steps by index.
-    conn.executemany("""INSERT INTO search_docs (tape_id, idx) SELECT id, -1 FROM tapes WHERE id = ?
-                        AND NOT EXISTS (SELECT 1 FROM search_docs WHERE tape_id = ? AND idx = -1)""",
-                     ((tape_id, tape_id) for tape_id, _ in added))
-    conn.executemany("""INSERT INTO search_docs (tape_id, idx) SELECT s.tape_id, s.idx FROM steps s
-                        WHERE s.tape_id = ? AND s.idx >= ? AND NOT EXISTS
-                          (SELECT 1 FROM search_docs d WHERE d.tape_id = s.tape_id AND d.idx = s.idx)
-                        ORDER BY s.idx""", added)
-    conn.execute("""INSERT INTO search_fts (rowid, text) SELECT d.id, t.title FROM search_docs d
-                    JOIN tapes t ON t.id = d.tape_id WHERE d.id > ? AND d.idx = -1""", (mark,))
-    conn.execute("""INSERT INTO search_fts (rowid, text) SELECT d.id, s.summary FROM search_docs d
-                    JOIN steps s ON s.tape_id = d.tape_id AND s.idx = d.idx WHERE d.id > ? AND d.idx >= 0""", (mark,))
+_UPSERT_TAPE = """INSERT INTO tapes (id, parent_id, root_id, fork_step, author, agent, spec_id, title, status, error,
+                      result, created_at, updated_at, metadata, context)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, error = excluded.error,
+                      result = excluded.result, title = excluded.title, agent = excluded.agent,
+                      spec_id = excluded.spec_id, updated_at = excluded.updated_at, metadata = excluded.metadata"""
 
 
 def _upsert_tape(conn: sqlite3.Connection, tape: Tape) -> None:
+    conn.execute(_UPSERT_TAPE, _tape_row(tape, utc_now().isoformat()))
+
+
+def _tape_row(tape: Tape, now: str) -> tuple[Any, ...]:
     meta = tape.metadata
-    now = utc_now().isoformat()
-    conn.execute(
-        """INSERT INTO tapes (id, parent_id, root_id, fork_step, author, agent, spec_id, title, status, error,
-               result, created_at, updated_at, metadata, context)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(id) DO UPDATE SET status = excluded.status, error = excluded.error,
-               result = excluded.result, title = excluded.title, agent = excluded.agent,
-               spec_id = excluded.spec_id, updated_at = excluded.updated_at, metadata = excluded.metadata""",
-        (meta.id, meta.parent_id, meta.root_id, meta.fork_step, meta.author, meta.agent, meta.spec_id, meta.title,
-         meta.status, meta.error, json.dumps(meta.result), meta.created_at.isoformat(), now,
-         meta.model_dump_json(exclude={"status", "error", "result"}),
-         None if tape.context is None else json.dumps(tape.context)),
-    )
+    return (meta.id, meta.parent_id, meta.root_id, meta.fork_step, meta.author, meta.agent, meta.spec_id, meta.title,
+            meta.status, meta.error, json.dumps(meta.result), meta.created_at.isoformat(), now,
+            meta.model_dump_json(exclude={"status", "error", "result"}),
+            None if tape.context is None else json.dumps(tape.context))
+
+
+def _stored_lengths(conn: sqlite3.Connection, tape_ids: list[str]) -> dict[str, int]:
+    """How many steps each of these tapes has stored, for those that are stored at all."""
+    rows = conn.execute(
+        """SELECT t.id, (SELECT COUNT(*) FROM steps s WHERE s.tape_id = t.id) FROM json_each(?) j
+           JOIN tapes t ON t.id = j.value""", (json.dumps(tape_ids),))
+    return {row[0]: row[1] for row in rows}
 
 
 def _delete_keeping_lineage(conn: sqlite3.Connection, tape_id: str) -> None:
@@ -564,41 +559,25 @@ def _set_lineage(
     )
 
 
-def _refresh_totals(conn: sqlite3.Connection, tape_id: str) -> None:
-    conn.execute(
-        """UPDATE tapes SET
-             n_steps = (SELECT COUNT(*) FROM steps WHERE tape_id = :id),
-             (n_llm_calls, prompt_tokens, completion_tokens, cost) = (
-                SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
-                       COALESCE(SUM(cost), 0)
-                FROM llm_calls WHERE prompt_id IN
-                    (SELECT DISTINCT prompt_id FROM steps WHERE tape_id = :id AND prompt_id != ''))
-           WHERE id = :id""",
-        {"id": tape_id},
+def _refresh_totals(conn: sqlite3.Connection, tapes: Iterable[Tape]) -> None:
+    """Sets the stored copies' step count and call totals from whole tapes just written (their
+    stored steps are theirs, since stored steps never change): no scan of the steps table."""
+    conn.executemany(
+        """UPDATE tapes SET n_steps = ?, (n_llm_calls, prompt_tokens, completion_tokens, cost) = (
+               SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
+                      COALESCE(SUM(cost), 0)
+               FROM llm_calls WHERE prompt_id IN (SELECT value FROM json_each(?)))
+           WHERE id = ?""",
+        ((len(tape.steps), json.dumps(sorted({s.metadata.prompt_id for s in tape.steps if s.metadata.prompt_id})), tape.id)
+         for tape in tapes),
     )
-
-
-def _window(doc: str, text: str, around: int) -> str:
-    at = max(doc.lower().find(text.lower()), 0)
-    start, end = max(at - around, 0), at + len(text) + around
-    cut = " ".join(doc[start:end].split())  # one line: newlines and tabs of step text become spaces
-    return ("…" if start else "") + cut + ("…" if end < len(doc) else "")
-
-
-def _text_match(text: str) -> tuple[str, str]:
-    """An FTS condition for a substring: a quoted trigram phrase, or for fewer than three
-    characters (no trigram to look up) a LIKE over the indexed texts."""
-    if len(text) >= 3:
-        return "search_fts MATCH ?", '"' + text.replace('"', '""') + '"'
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "f.text LIKE ? ESCAPE '\\'", f"%{escaped}%"
 
 
 def _filter_sql(where: TapeFilter) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
     if where.text:
-        clause, param = _text_match(where.text)
+        clause, param = text_match(where.text)
         clauses.append(f"id IN (SELECT d.tape_id FROM search_fts f JOIN search_docs d ON d.id = f.rowid WHERE {clause})")
         params.append(param)
     for column, value in (("agent", where.agent), ("status", where.status), ("root_id", where.root_id)):

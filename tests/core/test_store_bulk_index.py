@@ -1,5 +1,6 @@
-"""Bulk writes (save_tapes, imports, sync_tape) index for search in a few set-wise statements
-instead of a trigger per row (migration 7): the index must be the very one the triggers build."""
+"""Bulk writes (save_tapes, imports, sync_tape) index for search in blocks of steps (migration 9),
+appends one document per step: either way each step's text is indexed once, under its tape and
+index, and every search finds the same tapes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tape_studio.core.search_index import BLOCK_STEPS, SEPARATOR
 from tape_studio.core.store import Store, TapeFilter
 from tape_studio.core.tape import Tape, TapeMetadata, Task, Thought, ToolCall, ToolResult
 
@@ -26,9 +28,18 @@ def tapes() -> list[Tape]:
 
 
 def indexed(store: Store) -> list[tuple[str, int, str]]:
-    """Every indexed text with the tape and step it stands for."""
-    rows = store.query("SELECT d.tape_id, d.idx, f.text FROM search_fts f JOIN search_docs d ON d.id = f.rowid")
-    return sorted((r[0], r[1], r[2]) for r in rows)
+    """Every indexed text with the tape and step it stands for (a block's texts one by one)."""
+    rows = store.query("SELECT d.tape_id, d.idx, d.last_idx, f.text FROM search_fts f JOIN search_docs d ON d.id = f.rowid")
+    texts = []
+    for tape_id, first, last, text in rows:
+        pieces = text.split(SEPARATOR)
+        assert len(pieces) == last - first + 1, (tape_id, first, last)
+        texts += [(tape_id, first + n, piece) for n, piece in enumerate(pieces)]
+    return sorted(texts)
+
+
+def documents(store: Store) -> int:
+    return int(store.query("SELECT COUNT(*) FROM search_fts")[0][0])
 
 
 def found(store: Store) -> dict[str, list[str]]:
@@ -36,7 +47,7 @@ def found(store: Store) -> dict[str, list[str]]:
 
 
 def appended_one_by_one(path: Path, made: list[Tape]) -> Store:
-    """The per-row path: each step goes in alone, so the triggers index it."""
+    """The per-row path: each step goes in alone, with a document of its own."""
     store = Store(path)
     for tape in made:
         store.save_tape(tape.model_copy(update={"steps": ()}))
@@ -69,13 +80,14 @@ def test_saving_a_longer_tape_again_indexes_only_its_new_steps(tmp_path: Path, m
     assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [tape]))
 
 
-def test_triggers_index_again_after_a_bulk_save_and_after_one_that_failed(tmp_path: Path, made: list[Tape]) -> None:
+def test_a_failed_bulk_save_leaves_no_documents_and_appends_are_indexed_after_it(tmp_path: Path, made: list[Tape]) -> None:
     store = Store(tmp_path / "store.sqlite")
     store.save_tapes(made[:1])
+    before = indexed(store)
     broken = made[1].model_copy(update={"metadata": made[1].metadata.model_copy(update={"title": None})})
     with pytest.raises(Exception):
         store.save_tapes([made[2], broken])  # NOT NULL title: the whole transaction rolls back
-    assert store.query("SELECT COUNT(*) FROM search_bulk")[0][0] == 0
+    assert indexed(store) == before
     assert not store.has_tape(made[2].id)
     store.save_tape(made[3].model_copy(update={"steps": ()}))
     store.append_step(made[3].id, 0, Thought(text="a lonely appended step"))
@@ -111,3 +123,42 @@ def test_an_imported_tapeagents_file_is_found_by_the_searches_a_step_by_step_sav
     assert indexed(store) == indexed(one_by_one)
     assert found(store) == found(one_by_one)
     assert found(store)["capital"] == sorted(imported.imported) and found(store)["Paris"] != []
+
+
+def long_tape(n: int) -> Tape:
+    return Tape(steps=(Task(text="count along"),) + tuple(Thought(text=f"number {i} end") for i in range(1, n)))
+
+
+def test_a_long_bulk_save_indexes_blocks_of_steps_and_finds_each_step(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    tape = long_tape(1000)
+    store.save_tape(tape)
+    assert documents(store) == 1 + -(-1000 // BLOCK_STEPS)  # the title, then blocks
+    assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [tape]))
+    assert [s.id for s in store.list_tapes(TapeFilter(text="number 777 end"))] == [tape.id]
+    # The snippet is cut from the one step's text, never from its neighbours in the block.
+    assert store.search_snippets([tape.id], "number 777", around=3) == {tape.id: "number 777 en…"}
+    assert store.search_snippets([tape.id], "777 end", around=3) == {tape.id: "…er 777 end"}
+
+
+def test_a_search_never_matches_across_two_steps(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    store.save_tape(Tape(steps=(Task(text="alpha"), Thought(text="beta"), Thought(text="one\x1etwo"))))
+    assert store.list_tapes(TapeFilter(text="alphabeta")) == []
+    assert store.list_tapes(TapeFilter(text="alpha beta")) == []
+    assert store.list_tapes(TapeFilter(text="ha\x1ebe")) == []
+    assert len(store.list_tapes(TapeFilter(text="one two"))) == 1  # the separator in a text reads as a space
+    assert len(store.list_tapes(TapeFilter(text="one\x1etwo"))) == 1
+
+
+def test_syncing_a_tape_cut_inside_a_block_indexes_the_rest_of_that_block_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    tape = long_tape(200)
+    store.sync_tape(tape)
+    changed = tape.model_copy(update={"steps": tape.steps[:100] + (Thought(text="a revised span"),) + tape.steps[101:150]})
+    store.sync_tape(changed)
+    assert indexed(store) == indexed(appended_one_by_one(tmp_path / "rows.sqlite", [changed]))
+    assert store.list_tapes(TapeFilter(text="number 100 end")) == []
+    assert len(store.list_tapes(TapeFilter(text="number 99 end"))) == 1
+    assert len(store.list_tapes(TapeFilter(text="number 101 end"))) == 1
+    assert store.list_tapes(TapeFilter(text="number 150 end")) == []

@@ -101,6 +101,25 @@ def test_upgrading_a_version_1_store_indexes_its_existing_tapes(tmp_path: Path, 
     assert found(upgraded, "from bef") == {"from before"}
 
 
+
+def test_upgrading_a_version_8_store_keeps_its_one_step_documents_and_deletes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "old.sqlite"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "MIGRATIONS", {k: v for k, v in MIGRATIONS.items() if k <= 8})
+        old = Store(path)
+        before = tape("from before", "an old step", "its neighbour")
+        old.save_tape(before)
+        old.close()
+    upgraded = Store(path)
+    assert upgraded.query("SELECT COUNT(*) FROM search_docs WHERE last_idx IS NOT idx")[0][0] == 0
+    assert found(upgraded, "old step") == {"from before"} and found(upgraded, "stepits") == set()
+    after = tape("after", *[f"new step {n}" for n in range(100)])
+    upgraded.save_tape(after)
+    assert found(upgraded, "new step 42") == {"after"}
+    upgraded.delete_tapes([before.id, after.id])
+    assert upgraded.query("SELECT COUNT(*) FROM search_fts")[0][0] == 0
+
 def test_migration_scripts_split_around_trigger_bodies() -> None:
     statements = migrations.statements(MIGRATIONS[2])
     triggers = [s for s in statements if s.startswith("CREATE TRIGGER")]
