@@ -51,12 +51,12 @@ def forget_steps(conn: sqlite3.Connection, tape_id: str, start: int) -> int:
     """Removes the documents of a tape's steps from `start` on and returns the first step index
     they covered: a block that began before `start` goes whole, and its earlier steps must be
     indexed again with the new ones."""
-    first = conn.execute("SELECT MIN(idx) FROM search_docs WHERE tape_id = ? AND idx >= 0 AND last_idx >= ?",
-                         (tape_id, start)).fetchone()[0]
-    docs = "SELECT id FROM search_docs WHERE tape_id = ? AND idx >= 0 AND last_idx >= ?"
-    conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({docs})", (tape_id, start))
-    conn.execute("DELETE FROM search_docs WHERE tape_id = ? AND idx >= 0 AND last_idx >= ?", (tape_id, start))
-    return start if first is None else min(first, start)
+    docs = conn.execute("SELECT id, idx FROM search_docs WHERE tape_id = ? AND idx >= 0 AND last_idx >= ?",
+                        (tape_id, start)).fetchall()
+    ids = json.dumps([doc[0] for doc in docs])
+    conn.execute("DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(?))", (ids,))
+    conn.execute("DELETE FROM search_docs WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+    return min([start, *(doc[1] for doc in docs)])
 
 
 def index_written(conn: sqlite3.Connection, new_tapes: Iterable[str], runs: Iterable[tuple[str, int, list[str]]]) -> None:

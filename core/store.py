@@ -133,6 +133,7 @@ class Store:
             raise StoreError(self.refusal)
         with guarded(self.path):
             conn = self._connection()
+            changes = conn.total_changes
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -141,7 +142,8 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        self._checkpointer.wake()
+        if conn.total_changes != changes:  # not for the no-op migration check of every open
+            self._checkpointer.wake()
 
     def _migrate(self) -> None:
         with self.transaction() as conn:
